@@ -1,0 +1,54 @@
+# Clochette — run `make help` for the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Clochette needs Python 3.11 or newer")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+.PHONY: install
+install: $(STAMP) ## Create .venv/ and install (again only when pyproject.toml changed)
+
+.PHONY: run
+run: $(STAMP) ## Run the whole system: embedded PostgreSQL + broker, migrations, topics, both services, demo data
+	$(BIN)/clochette dev
+
+.PHONY: lint
+lint: $(STAMP) ## ruff (lint + format check)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+.PHONY: typecheck
+typecheck: $(STAMP) ## mypy --strict
+	$(BIN)/mypy clochette services shared tests
+
+.PHONY: pytest
+pytest: $(STAMP) ## The tests only (embedded PostgreSQL and broker unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+.PHONY: test
+test: lint typecheck pytest ## The whole suite: lint, types, tests
+
+.PHONY: format
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+.PHONY: clean
+clean: ## Remove the virtualenv and caches (keeps .clochette/ data)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+.PHONY: reset
+reset: ## Delete the local data under .clochette/ (embedded database, keys)
+	rm -rf .clochette

@@ -1,0 +1,126 @@
+"""`clochette`: the one command-line entry point for operators and developers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from clochette.devstack import (
+    DEFAULT_PG_PORT,
+    PortBusy,
+    StackError,
+    broker_for_command,
+    database_url_for_command,
+)
+from shared.logging import configure_logging
+from shared.migrations import MigrationError
+from shared.settings import ConfigurationError, Settings, clochette_home, load_settings
+
+
+def _pg_port() -> int:
+    return int(os.environ.get("CLOCHETTE_PG_PORT", DEFAULT_PG_PORT))
+
+
+def cmd_dev(settings: Settings, _args: argparse.Namespace) -> int:
+    from clochette.dev import run_dev
+
+    return run_dev(settings)
+
+
+def _serve(name: str, settings: Settings) -> int:
+    from clochette.devstack import require_free_port
+    from shared.http import serve
+
+    if name == "auth":
+        from services.auth.app import create_app
+
+        host, port, variable = settings.auth_host, settings.auth_port, "AUTH_PORT"
+    else:
+        from services.notifier.app import create_app
+
+        host, port, variable = settings.notifier_host, settings.notifier_port, "NOTIFIER_PORT"
+    require_free_port(host, port, f"The {name} service", variable)
+    with (
+        database_url_for_command(clochette_home(), _pg_port()) as url,
+        broker_for_command(clochette_home()) as bootstrap,
+    ):
+        update = {"database_url": url, "kafka_bootstrap_servers": bootstrap}
+        app = create_app(settings.model_copy(update=update))
+        serve(app, host, port)
+    return 0
+
+
+def cmd_auth(settings: Settings, _args: argparse.Namespace) -> int:
+    return _serve("auth", settings)
+
+
+def cmd_notifier(settings: Settings, _args: argparse.Namespace) -> int:
+    return _serve("notifier", settings)
+
+
+def cmd_migrate(_settings: Settings, args: argparse.Namespace) -> int:
+    from clochette.services import SERVICES, migrate_all
+
+    names = tuple(SERVICES) if args.service == "all" else (args.service,)
+    with database_url_for_command(clochette_home(), _pg_port()) as url:
+        applied = asyncio.run(migrate_all(url, names))
+    for name, files in applied.items():
+        print(f"{name}: {', '.join(files) if files else 'up to date'}")
+    return 0
+
+
+def cmd_topics(settings: Settings, _args: argparse.Namespace) -> int:
+    from shared.topics import TOPICS, ensure_topics
+
+    with broker_for_command(clochette_home()) as bootstrap:
+        created = asyncio.run(ensure_topics(bootstrap))
+    for spec in TOPICS:
+        state = "created" if spec.name in created else "present"
+        print(f"{spec.name:<24} {spec.partitions} partitions  {state}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clochette",
+        description="Clochette: personal settings (auth) and notifications (notifier).",
+        epilog="Without DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS, commands use the embedded "
+        "PostgreSQL and broker of `make run` (the running ones, or started on demand).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, handler: Callable[[Settings, argparse.Namespace], int], help_: str
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_, description=help_)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    add("dev", cmd_dev, "run everything: embedded PostgreSQL and broker, migrations, both services")
+    add("auth", cmd_auth, "run the auth service (AUTH_HOST:AUTH_PORT)")
+    add("notifier", cmd_notifier, "run the notifier service (NOTIFIER_HOST:NOTIFIER_PORT)")
+    migrate = add("migrate", cmd_migrate, "apply pending database migrations")
+    migrate.add_argument("--service", choices=["all", "auth", "notifier"], default="all")
+    add("topics", cmd_topics, "create the Kafka topics of the manifest that do not exist yet")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level, settings.log_format, service=args.command)
+        code: int = args.handler(settings, args)
+    except (ConfigurationError, MigrationError, PortBusy, StackError) as exc:
+        print(f"clochette {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Configuration from environment variables (12-factor), validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that must never be accepted as a production secret.
+KNOWN_DEFAULT_SECRETS = frozenset(
+    {"", "changeme", "change-me", "secret", "dev", "development", "clochette", "insecure"}
+)
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class ConfigurationError(Exception):
+    """The environment does not describe a runnable service; the message says what to fix."""
+
+
+def clochette_home() -> Path:
+    """Folder for local state of the embedded stack (database files, dev secrets, keys)."""
+    return Path(os.environ.get("CLOCHETTE_HOME", ".clochette")).resolve()
+
+
+class Settings(BaseSettings):
+    """Every variable of the contract's configuration table, plus a few operational knobs."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    environment: Environment = Field(Environment.DEVELOPMENT, alias="CLOCHETTE_ENV")
+    database_url: str | None = Field(None, alias="DATABASE_URL")
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", alias="KAFKA_BOOTSTRAP_SERVERS")
+    kafka_enable_idempotence: bool = Field(False, alias="KAFKA_ENABLE_IDEMPOTENCE")
+    auth_host: str = Field("127.0.0.1", alias="AUTH_HOST")
+    auth_port: int = Field(8001, alias="AUTH_PORT", ge=1, le=65535)
+    notifier_host: str = Field("127.0.0.1", alias="NOTIFIER_HOST")
+    notifier_port: int = Field(8002, alias="NOTIFIER_PORT", ge=1, le=65535)
+    auth_jwks_url: str = Field("http://127.0.0.1:8001/.well-known/jwks.json", alias="AUTH_JWKS_URL")
+    secret_key: SecretStr | None = Field(None, alias="CLOCHETTE_SECRET_KEY")
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+    log_format: Literal["auto", "json", "console"] = Field("auto", alias="LOG_FORMAT")
+    db_pool_min_size: int = Field(1, alias="DB_POOL_MIN_SIZE", ge=0)
+    db_pool_max_size: int = Field(10, alias="DB_POOL_MAX_SIZE", ge=1)
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            problems = production_problems(self)
+            if problems:
+                raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise ConfigurationError(
+                "DATABASE_URL is not set: point it at PostgreSQL, or use `clochette dev`"
+            )
+        return self.database_url
+
+    def require_secret_key(self) -> str:
+        """The secret key; outside production a generated one kept under .clochette/ serves."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        if self.is_production:
+            raise ConfigurationError("CLOCHETTE_SECRET_KEY is required in production")
+        return development_secret_key()
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Why these settings must not run in production (an empty list when they may)."""
+    problems: list[str] = []
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    if secret is None:
+        problems.append("CLOCHETTE_SECRET_KEY is required in production")
+    elif secret.strip().lower() in KNOWN_DEFAULT_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+        problems.append(
+            f"CLOCHETTE_SECRET_KEY is a default or too short (at least {MIN_SECRET_LENGTH} "
+            "random characters); generate one with: python -c "
+            "'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    if not settings.database_url:
+        problems.append("DATABASE_URL is required in production")
+    return problems
+
+
+def development_secret_key() -> str:
+    """A random key generated once and kept under .clochette/ (mode 0600) for dev and tests."""
+    path = clochette_home() / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def load_settings() -> Settings:
+    """Read and validate the environment; a bad one raises ConfigurationError with the reason."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        reasons = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid configuration: {reasons}") from None

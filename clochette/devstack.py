@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 PG_SYSTEM_USER = "clochette-pg"
 DEFAULT_PG_PORT = 54320
@@ -152,7 +152,7 @@ def spawn(
         stdout=stdout,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        user=user,
+        **_as_user(user),
         preexec_fn=_parent_death_signal(stop_signal),  # noqa: PLW1509 - only sets prctl
     )
     if log_file is not None:
@@ -193,6 +193,15 @@ def _ensure_system_user() -> str | None:
             capture_output=True,
         )
     return PG_SYSTEM_USER
+
+
+def _as_user(user: str | None) -> dict[str, Any]:
+    """Popen arguments that drop root to `user` entirely: uid, gid and supplementary groups
+    (keeping root's group would make group permission bits apply instead of "other")."""
+    if user is None:
+        return {}
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
 def _make_traversable(path: Path) -> None:
@@ -261,46 +270,26 @@ def start_postgres(
     data_dir.chmod(0o700)
     if not (data_dir / "PG_VERSION").exists():
         # --no-sync: a new, empty cluster; losing it to a power cut costs nothing.
-        subprocess.run(
-            [
-                str(bin_dir / "initdb"),
-                "-D",
-                str(data_dir),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-                "--no-sync",
-            ],
-            check=True,
-            capture_output=True,
-            user=user,
+        initdb = [str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres"]
+        initdb += ["--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"]
+        done = subprocess.run(
+            initdb, check=False, capture_output=True, text=True, cwd=data_dir, **_as_user(user)
         )
-    settings = [
-        "-c",
-        "listen_addresses=127.0.0.1",
-        "-c",
-        "unix_socket_directories=",
-        "-c",
-        "max_connections=300",
-        "-c",
-        "log_min_messages=warning",
-        "-c",
-        "log_line_prefix=%m [%p] ",
-    ]
+        if done.returncode != 0:
+            raise StackError(f"initdb failed in {data_dir}: {done.stderr.strip()}")
+    settings = {
+        "listen_addresses": "127.0.0.1",
+        "unix_socket_directories": "",
+        "max_connections": "300",
+        "log_min_messages": "warning",
+        "log_line_prefix": "%m [%p] ",
+    }
     if not durable:
-        settings += [
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-        ]
+        settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+    options = [arg for key, value in settings.items() for arg in ("-c", f"{key}={value}")]
     process = spawn(
         "postgres",
-        [str(bin_dir / "postgres"), "-D", str(data_dir), "-p", str(port), *settings],
+        [str(bin_dir / "postgres"), "-D", str(data_dir), "-p", str(port), *options],
         output=output,
         prefix="postgres | ",
         user=user,

@@ -12,7 +12,13 @@ from shared.events.models import (
     ReminderCreated,
     SubscriptionInvoiced,
 )
-from shared.events.registry import Event, EventRegistry, InvalidEvent, platform_registry
+from shared.events.registry import (
+    Event,
+    EventRegistry,
+    InvalidEvent,
+    platform_registry,
+    user_events_registry,
+)
 
 __all__ = [
     "PLATFORM_PAYLOADS",
@@ -29,4 +35,5 @@ __all__ = [
     "ReminderCreated",
     "SubscriptionInvoiced",
     "platform_registry",
+    "user_events_registry",
 ]

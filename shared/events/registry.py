@@ -43,8 +43,16 @@ class EventRegistry:
     def __init__(self) -> None:
         self._envelopes: dict[tuple[str, int], type[BaseModel]] = {}
         self._payloads: dict[tuple[str, int], type[BaseModel]] = {}
+        self._topics: dict[str, str] = {}
 
-    def register(self, event_type: str, version: int, payload: type[BaseModel]) -> None:
+    def _topic_of(self, event_type: str) -> str:
+        return self._topics.get(event_type, event_type)
+
+    def register(
+        self, event_type: str, version: int, payload: type[BaseModel], *, topic: str | None = None
+    ) -> None:
+        """Accept `event_type` at `version`; its topic is the type's name unless given."""
+        self._topics[event_type] = topic or event_type
         envelope = create_model(
             f"{payload.__name__}V{version}Envelope",
             __base__=Envelope,
@@ -86,7 +94,7 @@ class EventRegistry:
                 "unsupported_version",
                 f"{event_type} version {version} is not supported (supported: {known})",
             )
-        if topic is not None and topic != event_type:
+        if topic is not None and self._topic_of(event_type) != topic:
             raise InvalidEvent("topic_mismatch", f"type {event_type!r} arrived on topic {topic!r}")
         try:
             model = self._envelopes[(event_type, version)].model_validate_json(raw)
@@ -125,4 +133,15 @@ def platform_registry() -> EventRegistry:
     registry = EventRegistry()
     for payload in PLATFORM_PAYLOADS:
         registry.register(payload.topic, 1, payload)  # type: ignore[attr-defined]
+    return registry
+
+
+def user_events_registry() -> EventRegistry:
+    """The auth service's user events on `auth.users`, all at version 1."""
+    from shared.events.user_events import USER_EVENT_PAYLOADS
+    from shared.topics import USER_EVENTS_TOPIC
+
+    registry = EventRegistry()
+    for payload in USER_EVENT_PAYLOADS:
+        registry.register(payload.type_name, 1, payload, topic=USER_EVENTS_TOPIC)  # type: ignore[attr-defined]
     return registry

@@ -1,0 +1,77 @@
+"""User events the auth service publishes on topic `auth.users` (keyed by user id, so every
+user's events stay in order) and the notifier consumes to keep its projection of recipients.
+
+Same envelope as the platform events; `user_id` is always set. Security events also reach the
+user's bell.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field
+
+from shared.events.models import Email, _Strict
+
+Language = Literal["nl", "fr", "en", "de"]
+Role = Literal["admin", "member"]
+
+
+class UserCreated(_Strict):
+    """A user was created (by an administrator, the CLI or the demo seed)."""
+
+    type_name: ClassVar[str] = "user.created"
+    email: Email
+    role: Role
+    language: Language
+    active: bool = True
+
+
+class UserLanguageChanged(_Strict):
+    """The user chose another display language; notifications render in it from now on."""
+
+    type_name: ClassVar[str] = "user.language_changed"
+    language: Language
+
+
+class UserDeactivated(_Strict):
+    """The user can no longer log in and gets no new notifications."""
+
+    type_name: ClassVar[str] = "user.deactivated"
+
+
+class UserPasswordChanged(_Strict):
+    """The user's password changed; their other sessions were revoked."""
+
+    type_name: ClassVar[str] = "user.password_changed"
+
+
+class UserTwoFactorEnabled(_Strict):
+    """Two-factor authentication was turned on."""
+
+    type_name: ClassVar[str] = "user.two_factor_enabled"
+
+
+class UserTwoFactorDisabled(_Strict):
+    """Two-factor authentication was turned off."""
+
+    type_name: ClassVar[str] = "user.two_factor_disabled"
+
+
+class UserSuspiciousCodes(_Strict):
+    """A run of wrong second-factor codes followed a correct password: the password may be
+    known to someone else."""
+
+    type_name: ClassVar[str] = "user.suspicious_codes"
+    failed_attempts: Annotated[int, Field(ge=1)]
+
+
+USER_EVENT_PAYLOADS: tuple[type[_Strict], ...] = (
+    UserCreated,
+    UserLanguageChanged,
+    UserDeactivated,
+    UserPasswordChanged,
+    UserTwoFactorEnabled,
+    UserTwoFactorDisabled,
+    UserSuspiciousCodes,
+)

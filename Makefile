@@ -45,6 +45,10 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+.PHONY: schemas
+schemas: $(STAMP) ## Regenerate the JSON Schemas of the events (shared/events/schemas/)
+	$(BIN)/python -m shared.events.export
+
 .PHONY: clean
 clean: ## Remove the virtualenv and caches (keeps .clochette/ data)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

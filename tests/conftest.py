@@ -79,7 +79,7 @@ def kafka_bootstrap(tmp_session_dir: Path) -> Iterator[str]:
         broker.stop()
 
 
-async def _admin(pg_admin_url: str) -> asyncpg.Connection:  # type: ignore[type-arg]
+async def _admin(pg_admin_url: str) -> asyncpg.Connection:
     return await asyncpg.connect(pg_admin_url)
 
 

@@ -191,6 +191,13 @@ def problem_for(exc: Exception) -> Problem:
         return exc.to_problem()
     if isinstance(exc, ValidationException):
         return _validation_problem(exc)
+    if isinstance(exc, HTTPException) and str(exc.detail).startswith("JSON is malformed"):
+        return Problem(
+            slug="malformed-request",
+            title="The request body could not be read",
+            status=400,
+            detail="The request body is not valid JSON.",
+        )
     if isinstance(exc, HTTPException):
         status = exc.status_code
         phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"

@@ -72,11 +72,11 @@ def cmd_migrate(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_topics(settings: Settings, _args: argparse.Namespace) -> int:
+def cmd_topics(_settings: Settings, args: argparse.Namespace) -> int:
     from shared.topics import TOPICS, ensure_topics
 
     with broker_for_command(clochette_home()) as bootstrap:
-        created = asyncio.run(ensure_topics(bootstrap))
+        created = asyncio.run(ensure_topics(bootstrap, replication_factor=args.replication_factor))
     for spec in TOPICS:
         state = "created" if spec.name in created else "present"
         print(f"{spec.name:<24} {spec.partitions} partitions  {state}")
@@ -104,7 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("notifier", cmd_notifier, "run the notifier service (NOTIFIER_HOST:NOTIFIER_PORT)")
     migrate = add("migrate", cmd_migrate, "apply pending database migrations")
     migrate.add_argument("--service", choices=["all", "auth", "notifier"], default="all")
-    add("topics", cmd_topics, "create the Kafka topics of the manifest that do not exist yet")
+    topics = add("topics", cmd_topics, "create the Kafka topics of the manifest that are missing")
+    topics.add_argument(
+        "--replication-factor",
+        type=int,
+        default=1,
+        help="replicas per partition for topics created now (3 on a production cluster)",
+    )
     return parser
 
 

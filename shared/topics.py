@@ -26,34 +26,50 @@ class TopicSpec:
 
 PLATFORM_TOPICS: tuple[str, ...] = tuple(p.topic for p in PLATFORM_PAYLOADS)  # type: ignore[attr-defined]
 
+_HOUR_MS = str(3600 * 1000)
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
 _MONTH_MS = str(30 * 24 * 3600 * 1000)
 
 TOPICS: tuple[TopicSpec, ...] = (
     *(
-        TopicSpec(name, config={"retention.ms": _WEEK_MS}, description="platform event")
+        TopicSpec(
+            name,
+            # A week covers a long notifier outage; the notifications themselves live in
+            # PostgreSQL, so nothing needs the platform events after they were consumed.
+            config={"retention.ms": _WEEK_MS, "cleanup.policy": "delete"},
+            description="platform event, keyed by organization_id",
+        )
         for name in PLATFORM_TOPICS
     ),
     TopicSpec(
         DEAD_LETTER_TOPIC,
-        config={"retention.ms": _MONTH_MS},
-        description="records the notifier could not process, with the reason in headers",
+        # Long enough for an operator to notice the alert, fix the producer and replay.
+        config={"retention.ms": _MONTH_MS, "cleanup.policy": "delete"},
+        description="records the notifier could not process, original bytes, reason in headers",
     ),
     TopicSpec(
         SMS_REQUESTED_TOPIC,
-        config={"retention.ms": _WEEK_MS},
-        description="SMS the platform's gateway must send",
+        # The records carry one-time codes valid for 10 minutes: keep them no longer than the
+        # gateway needs to catch up after a short outage.
+        config={"retention.ms": _HOUR_MS, "cleanup.policy": "delete"},
+        description="SMS the platform's gateway must send (contains codes: short retention)",
     ),
     TopicSpec(
         USER_EVENTS_TOPIC,
-        config={"retention.ms": _MONTH_MS},
-        description="user lifecycle and security events published by the auth service",
+        # Kept forever (it is small) so a new notifier can rebuild its projection of users from
+        # the beginning. Not compacted: the events are deltas (created, language changed,
+        # deactivated), and compaction would keep only the last one per user.
+        config={"retention.ms": "-1", "cleanup.policy": "delete"},
+        description="user lifecycle and security events of the auth service, keyed by user_id",
     ),
 )
 
 
-async def ensure_topics(bootstrap_servers: str, specs: tuple[TopicSpec, ...] = TOPICS) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created."""
+async def ensure_topics(
+    bootstrap_servers: str, specs: tuple[TopicSpec, ...] = TOPICS, *, replication_factor: int = 1
+) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created. Existing topics are
+    left as they are (partitions are never changed behind an operator's back)."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
@@ -64,7 +80,10 @@ async def ensure_topics(bootstrap_servers: str, specs: tuple[TopicSpec, ...] = T
         if missing:
             # tansu ignores topic configs it does not know; real Kafka applies them.
             await admin.create_topics(
-                [NewTopic(s.name, s.partitions, 1, topic_configs=s.config) for s in missing]
+                [
+                    NewTopic(s.name, s.partitions, replication_factor, topic_configs=s.config)
+                    for s in missing
+                ]
             )
         return [s.name for s in missing]
     finally:

@@ -1,0 +1,198 @@
+"""The deployment files, checked without a container engine: they parse, they set only
+variables the services accept (and every required one), their commands exist, their probes and
+selectors line up, and the Dockerfile passes hadolint."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from clochette.cli import build_parser
+from shared.settings import Settings
+from shared.topics import DEFAULT_PARTITIONS
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+K8S_BASE = DEPLOY / "k8s" / "base"
+REQUIRED = {"CLOCHETTE_ENV", "DATABASE_URL", "CLOCHETTE_SECRET_KEY", "KAFKA_BOOTSTRAP_SERVERS"}
+ACCEPTED = {field.alias for field in Settings.model_fields.values() if field.alias}
+
+
+def load_all(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    return document
+
+
+def clochette_services(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: service
+        for name, service in document["services"].items()
+        if "clochette" in str(service.get("image", ""))
+    }
+
+
+def k8s_documents() -> list[dict[str, Any]]:
+    kustomization = yaml.safe_load((K8S_BASE / "kustomization.yaml").read_text())
+    documents: list[dict[str, Any]] = []
+    for resource in kustomization["resources"]:
+        documents += load_all(K8S_BASE / resource)
+    return documents
+
+
+def env_file_keys(path: Path) -> set[str]:
+    return {
+        line.split("=", 1)[0]
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    }
+
+
+def assert_cli_accepts(args: list[str]) -> None:
+    build_parser().parse_args(args)
+
+
+def test_compose_sets_only_accepted_variables_and_all_required_ones() -> None:
+    services = clochette_services(compose())
+    assert set(services) == {"migrate", "topics", "auth", "notifier"}
+    for name, service in services.items():
+        environment = service["environment"]
+        assert set(environment) <= ACCEPTED, f"{name}: {set(environment) - ACCEPTED}"
+        assert set(environment) >= REQUIRED, f"{name} lacks {REQUIRED - set(environment)}"
+        assert environment["CLOCHETTE_ENV"] == "production"
+        assert_cli_accepts(service["command"])
+
+
+def test_compose_runs_migrations_and_topics_before_the_services() -> None:
+    services = compose()["services"]
+    for name in ("auth", "notifier"):
+        depends = services[name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+        assert depends["topics"]["condition"] == "service_completed_successfully"
+    assert services["migrate"]["command"] == ["migrate"]
+    assert services["topics"]["command"][0] == "topics"
+    assert services["notifier"]["deploy"]["replicas"] == 2
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+    assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert services["kafka"]["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    for name in ("postgres", "kafka", "auth", "notifier"):
+        assert "healthcheck" in services[name], name
+
+
+def test_compose_secrets_come_from_the_env_file_described_in_the_example() -> None:
+    text = (DEPLOY / "compose.yaml").read_text()
+    example = env_file_keys(DEPLOY / ".env.example")
+    assert example == {"POSTGRES_PASSWORD", "CLOCHETTE_SECRET_KEY"}
+    for key in example:
+        assert f"${{{key}:?" in text, f"{key} must be required, not silently empty"
+
+
+def test_k8s_environment_is_accepted_and_complete() -> None:
+    kustomization = yaml.safe_load((K8S_BASE / "kustomization.yaml").read_text())
+    literals = kustomization["configMapGenerator"][0]["literals"]
+    config = {item.split("=", 1)[0] for item in literals}
+    secrets = env_file_keys(DEPLOY / "k8s" / "overlays" / "production" / "secrets.env.example")
+    assert secrets == {"DATABASE_URL", "CLOCHETTE_SECRET_KEY"}
+    assert (config | secrets) <= ACCEPTED, (config | secrets) - ACCEPTED
+    assert (config | secrets) >= REQUIRED
+
+
+def _pod_specs() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    return [
+        (doc, doc["spec"]["template"]["spec"])
+        for doc in k8s_documents()
+        if doc["kind"] in {"Deployment", "Job"}
+    ]
+
+
+def test_k8s_workloads_are_hardened_and_run_real_commands() -> None:
+    for workload, pod in _pod_specs():
+        assert pod["securityContext"]["runAsNonRoot"] is True, workload["metadata"]["name"]
+        for container in pod.get("initContainers", []) + pod["containers"]:
+            assert_cli_accepts(container["args"])
+            assert container["securityContext"]["allowPrivilegeEscalation"] is False
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True
+            refs = {next(iter(ref.values()))["name"] for ref in container["envFrom"]}
+            assert refs == {"clochette-config", "clochette-secrets"}
+            assert "memory" in container["resources"]["limits"]
+
+
+def test_k8s_probes_use_the_health_routes() -> None:
+    for workload, pod in _pod_specs():
+        if workload["kind"] != "Deployment":
+            continue
+        container = pod["containers"][0]
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+
+
+def test_k8s_selectors_line_up() -> None:
+    documents = k8s_documents()
+    deployments = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Deployment"}
+    for doc in documents:
+        if doc["kind"] == "Service":
+            selector = doc["spec"]["selector"]
+        elif doc["kind"] == "PodDisruptionBudget":
+            selector = doc["spec"]["selector"]["matchLabels"]
+        else:
+            continue
+        target = deployments[doc["metadata"]["name"]]
+        labels = target["spec"]["template"]["metadata"]["labels"]
+        assert selector.items() <= labels.items(), doc["metadata"]["name"]
+
+
+def test_notifier_scaling_is_bounded_by_the_partitions() -> None:
+    (hpa,) = [d for d in k8s_documents() if d["kind"] == "HorizontalPodAutoscaler"]
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "clochette-notifier"
+    assert hpa["spec"]["maxReplicas"] <= DEFAULT_PARTITIONS
+
+
+def test_database_network_policy_admits_exactly_the_clochette_pods() -> None:
+    policies = [d for d in k8s_documents() if d["kind"] == "NetworkPolicy"]
+    database = next(p for p in policies if p["metadata"]["name"].startswith("clochette-database"))
+    allowed = database["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"]
+    clients = {
+        workload["metadata"]["name"]
+        for workload, _ in _pod_specs()
+        if allowed.items() <= workload["spec"]["template"]["metadata"]["labels"].items()
+    }
+    assert clients == {"clochette-auth", "clochette-notifier", "clochette-migrate"}
+
+
+def test_overlay_references_exist() -> None:
+    overlay = DEPLOY / "k8s" / "overlays" / "production"
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+    for resource in kustomization["resources"]:
+        assert (overlay / resource / "kustomization.yaml").exists()
+    names = {d["metadata"]["name"] for d in k8s_documents()}
+    for replica in kustomization["replicas"]:
+        assert replica["name"] in names
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    result = subprocess.run(
+        [hadolint, str(DEPLOY / "Dockerfile")], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_is_multi_stage_non_root_without_dev_extra() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert text.count("\nFROM ") + text.startswith("FROM ") >= 2
+    assert "USER 10001" in text
+    assert "[dev]" not in text
+    assert 'ENTRYPOINT ["clochette"]' in text
+
+
+@pytest.mark.parametrize("path", sorted(DEPLOY.rglob("*.yaml")), ids=lambda p: p.name)
+def test_every_yaml_file_parses(path: Path) -> None:
+    assert load_all(path)

@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from clochette.devstack import (
     DEFAULT_PG_PORT,
@@ -34,13 +35,17 @@ def _serve(name: str, settings: Settings) -> int:
     from clochette.devstack import require_free_port
     from shared.http import serve
 
+    # Each app factory takes the shared Settings plus its own optional keyword arguments.
+    create_app: Callable[[Settings], Any]
     if name == "auth":
-        from services.auth.app import create_app
+        from services.auth.app import create_app as create_auth_app
 
+        create_app = create_auth_app
         host, port, variable = settings.auth_host, settings.auth_port, "AUTH_PORT"
     else:
-        from services.notifier.app import create_app
+        from services.notifier.app import create_app as create_notifier_app
 
+        create_app = create_notifier_app
         host, port, variable = settings.notifier_host, settings.notifier_port, "NOTIFIER_PORT"
     require_free_port(host, port, f"The {name} service", variable)
     with (
@@ -83,6 +88,33 @@ def cmd_topics(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lag(_settings: Settings, args: argparse.Namespace) -> int:
+    from services.notifier.ingest_settings import IngestSettings
+    from services.notifier.lag import LagUnavailable, lag_report
+
+    ingest = IngestSettings()
+    group = args.group or ingest.consumer_group
+    prefix = ingest.topic_prefix if args.topic_prefix is None else args.topic_prefix
+    topics = IngestSettings(NOTIFIER_TOPIC_PREFIX=prefix).topics.consumed
+    with broker_for_command(clochette_home()) as bootstrap:
+        try:
+            report = asyncio.run(
+                lag_report(
+                    bootstrap,
+                    group,
+                    topics,
+                    samples=args.samples,
+                    interval=args.interval,
+                    as_json=args.json,
+                )
+            )
+        except LagUnavailable as exc:
+            print(f"clochette lag: {exc}", file=sys.stderr)
+            return 2
+    print(report)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clochette",
@@ -111,6 +143,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="replicas per partition for topics created now (3 on a production cluster)",
     )
+    lag = add(
+        "lag",
+        cmd_lag,
+        "consumer lag of the notifier per topic and partition, with a Burrow-style verdict "
+        "(OK, WARN, STALL, STOP) from several samples",
+    )
+    lag.add_argument("--group", help="consumer group (default: NOTIFIER_CONSUMER_GROUP)")
+    lag.add_argument("--topic-prefix", help="topic name prefix (default: NOTIFIER_TOPIC_PREFIX)")
+    lag.add_argument("--samples", type=int, default=3, help="measurements to judge the trend")
+    lag.add_argument("--interval", type=float, default=1.0, help="seconds between measurements")
+    lag.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    from clochette.auth_commands import add_auth_commands
+
+    add_auth_commands(commands)
     return parser
 
 

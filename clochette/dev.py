@@ -132,8 +132,9 @@ def run_dev(settings: Settings) -> int:
         notifier_url = f"http://{settings.notifier_host}:{settings.notifier_port}"
         _wait_ready(f"{auth_url}/health/ready", stack)
         _wait_ready(f"{notifier_url}/health/ready", stack)
+        demo = _seed_demo(settings, database_url, home)
         _write_state(home, database_url, bootstrap, auth_url, notifier_url)
-        _banner(auth_url, notifier_url, database_url, bootstrap)
+        _banner(auth_url, notifier_url, database_url, bootstrap, demo)
         while True:
             for service in stack.services:
                 if service.process.poll() is not None:
@@ -166,7 +167,25 @@ def _write_state(home: Path, database_url: str, bootstrap: str, auth: str, notif
     (home / "dev.json").write_text(json.dumps(state, indent=2) + "\n")
 
 
-def _banner(auth: str, notifier: str, database_url: str, bootstrap: str) -> None:
+def _seed_demo(settings: Settings, database_url: str, home: Path) -> list[str]:
+    """The demo organisation's administrator (created once), as banner lines."""
+    if settings.is_production:
+        return []
+    from clochette.demo import seed_demo
+
+    try:
+        demo = seed_demo(database_url, home)
+    except Exception as exc:  # the stack is useful without the demo user: say why, go on
+        _say(f"could not seed the demo administrator: {type(exc).__name__}: {exc}")
+        return []
+    if demo.created:
+        _say(f"demo administrator {demo.email} created")
+    return demo.banner_lines()
+
+
+def _banner(
+    auth: str, notifier: str, database_url: str, bootstrap: str, demo: list[str] | None = None
+) -> None:
     lines = [
         "",
         "Clochette is running. Ctrl-C stops everything.",
@@ -174,6 +193,7 @@ def _banner(auth: str, notifier: str, database_url: str, bootstrap: str) -> None
         f"  notifier service  {notifier}   (OpenAPI: {notifier}/schema)",
         f"  PostgreSQL        {database_url}",
         f"  Kafka bootstrap   {bootstrap}",
+        *(demo or []),
         "",
     ]
     for line in lines:

@@ -52,7 +52,11 @@ def configure_logging(
     if service:
         shared.insert(0, _bind_service(service))
     renderer: structlog.types.Processor = (
-        structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        # Plain tracebacks: rich/better-exceptions would print local variables, which can hold
+        # a password or a token.
+        structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
         if use_console
         else structlog.processors.JSONRenderer()
     )

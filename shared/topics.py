@@ -60,7 +60,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         # the beginning. Not compacted: the events are deltas (created, language changed,
         # deactivated), and compaction would keep only the last one per user.
         config={"retention.ms": "-1", "cleanup.policy": "delete"},
-        description="user lifecycle and security events of the auth service, keyed by user_id",
+        description="user and security events of the auth service, keyed by organization_id",
     ),
 )
 

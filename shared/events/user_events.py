@@ -1,5 +1,6 @@
-"""User events the auth service publishes on topic `auth.users` (keyed by user id, so every
-user's events stay in order) and the notifier consumes to keep its projection of recipients.
+"""User events the auth service publishes on topic `auth.users` (keyed by organization_id, like
+every producer's records; a user never changes organisation, so each user's events stay in
+order) and the notifier consumes to keep its projection of recipients.
 
 Same envelope as the platform events; `user_id` is always set. Security events also reach the
 user's bell.

@@ -113,7 +113,7 @@ def test_dev_serves_both_services_and_ctrl_c_leaves_nothing(dev: DevRun) -> None
     status, body = get_json(f"http://127.0.0.1:{env['AUTH_PORT']}/health/ready")
     assert (status, body["status"]) == (200, "ready")
     status, body = get_json(f"http://127.0.0.1:{env['NOTIFIER_PORT']}/health/ready")
-    assert (status, body["checks"]) == (200, {"database": "ok", "broker": "ok"})
+    assert (status, body["checks"]) == (200, {"database": "ok", "broker": "ok", "consumer": "ok"})
     banner = "\n".join(dev.lines)
     assert f"http://127.0.0.1:{env['AUTH_PORT']}" in banner
     assert f"http://127.0.0.1:{env['NOTIFIER_PORT']}" in banner
@@ -160,7 +160,10 @@ def test_data_survives_a_restart(dev_env: dict[str, str]) -> None:
 
         async def read() -> str | None:
             conn = await asyncpg.connect(url)
-            name: str | None = await conn.fetchval("SELECT name FROM auth.organizations")
+            name: str | None = await conn.fetchval(
+                "SELECT name FROM auth.organizations "
+                "WHERE id = '00000000-0000-4000-8000-000000000001'"
+            )
             await conn.close()
             return name
 

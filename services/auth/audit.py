@@ -1,0 +1,80 @@
+"""The security audit trail: one structured log line and one `audit_log` row per event.
+
+Callers pass only identifiers and fixed facts; there is no parameter through which a password,
+hash, code or token could travel, and `details` values are checked to be plain scalars.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final, Literal
+from uuid import UUID
+
+import structlog
+
+from services.auth import repository
+from services.auth.domain import ClientInfo, User
+from services.auth.repository import AuditEntry, Connection
+from shared.logging import get_logger
+
+log = get_logger("clochette.audit")
+
+AuditEvent = Literal[
+    "login_succeeded",
+    "login_failed",
+    "login_throttled",
+    "logout",
+    "refresh_token_reused",
+    "password_changed",
+    "password_change_refused",
+    "language_changed",
+    "user_created",
+    "user_deactivated",
+]
+
+_WARNING_EVENTS: Final = frozenset({"login_throttled", "refresh_token_reused"})
+Scalar = str | int | float | bool | None
+
+
+def _request_id() -> str | None:
+    value = structlog.contextvars.get_contextvars().get("request_id")
+    return str(value) if value is not None else None
+
+
+async def record(
+    conn: Connection,
+    event: AuditEvent,
+    now: datetime,
+    *,
+    user: User | None = None,
+    email: str | None = None,
+    user_id: UUID | None = None,
+    organization_id: UUID | None = None,
+    client: ClientInfo | None = None,
+    **details: Scalar,
+) -> None:
+    """Write the audit row (in the caller's transaction) and the matching log line."""
+    for key, value in details.items():
+        if not isinstance(value, str | int | float | bool | type(None)):
+            raise TypeError(f"audit detail {key!r} must be a scalar")
+    entry = AuditEntry(
+        occurred_at=now,
+        event=event,
+        user_id=user.id if user else user_id,
+        organization_id=user.organization_id if user else organization_id,
+        email=user.email if user else email,
+        client_address=client.address if client else None,
+        request_id=_request_id(),
+        details=dict(details),
+    )
+    await repository.insert_audit(conn, entry)
+    level = log.warning if event in _WARNING_EVENTS else log.info
+    level(
+        "audit",
+        audit_event=event,
+        user_id=str(entry.user_id) if entry.user_id else None,
+        organization_id=str(entry.organization_id) if entry.organization_id else None,
+        email=entry.email,
+        client_address=entry.client_address,
+        **details,
+    )

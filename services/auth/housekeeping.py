@@ -1,0 +1,62 @@
+"""Periodic clean-up so the auth tables stay small: published outbox rows, ended sessions (with
+their refresh tokens), idle throttle counters, old audit rows and superseded signing keys."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+
+from services.auth import repository
+from services.auth.clock import Clock
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Retention:
+    published_outbox: timedelta
+    ended_sessions: timedelta
+    throttle_counters: timedelta
+    audit: timedelta
+    signing_keys: timedelta
+    """How long after being superseded a signing key is still published."""
+
+
+async def clean_up(pool: asyncpg.Pool[Any], clock: Clock, retention: Retention) -> dict[str, int]:
+    """Delete what no rule needs any more; returns rows affected per table."""
+    now = clock.now()
+    async with pool.acquire() as conn, conn.transaction():
+        counts = await repository.purge(
+            conn,
+            now,
+            {
+                "outbox": now - retention.published_outbox,
+                "sessions": now - retention.ended_sessions,
+                "login_throttle": now - retention.throttle_counters,
+                "audit_log": now - retention.audit,
+            },
+        )
+        counts["signing_keys_wiped"] = await repository.wipe_superseded_private_keys(conn, now)
+        counts["signing_keys"] = await repository.delete_unpublished_keys(
+            conn, now - retention.signing_keys
+        )
+    return counts
+
+
+async def run_housekeeping(
+    pool: asyncpg.Pool[Any], clock: Clock, retention: Retention, every: timedelta
+) -> None:
+    """Background task: clean up every `every` until cancelled."""
+    while True:
+        try:
+            counts = await clean_up(pool, clock, retention)
+            if any(counts.values()):
+                log.info("housekeeping_done", **counts)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("housekeeping_failed", error_class=type(exc).__name__)
+        await asyncio.sleep(every.total_seconds())

@@ -1,0 +1,125 @@
+"""Use cases about one's own password: changing it, and measuring a candidate while typing."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+
+from services.auth import audit, events, repository
+from services.auth.accounts import require_live_user
+from services.auth.clock import Clock
+from services.auth.domain import ClientInfo, Language, Principal
+from services.auth.errors import PasswordRejected, TooManyAttempts, WrongCurrentPassword
+from services.auth.hashing import PasswordHashing
+from services.auth.password_policy import (
+    PasswordContext,
+    PasswordPolicy,
+    Quality,
+    as_field_errors,
+)
+from services.auth.throttling import LoginThrottle
+
+
+class Passwords:
+    def __init__(
+        self,
+        pool: asyncpg.Pool[Any],
+        clock: Clock,
+        hashing: PasswordHashing,
+        policy: PasswordPolicy,
+        throttle: LoginThrottle,
+    ) -> None:
+        self._pool = pool
+        self._clock = clock
+        self._hashing = hashing
+        self._policy = policy
+        self._throttle = throttle
+
+    async def change(
+        self,
+        principal: Principal,
+        current_password: str,
+        new_password: str,
+        confirmation: str,
+        client: ClientInfo,
+    ) -> None:
+        """Replace the caller's password and end every other session of theirs. The rules are
+        checked first (all broken ones reported), then the current password, which counts
+        toward the login throttle like a login attempt."""
+        async with self._pool.acquire() as conn:
+            user = await require_live_user(conn, principal, self._clock)
+        context = PasswordContext(user.email, user.organization_name)
+        broken = self._policy.broken_rules(
+            new_password,
+            context,
+            language=user.language,
+            confirmation=confirmation,
+            field="new_password",
+            confirmation_field="new_password_confirmation",
+        )
+        if broken:
+            raise PasswordRejected(as_field_errors(broken), [b.rule for b in broken])
+        await self._check_current(user.email, user.password_hash, current_password, client)
+        new_hash = await self._hashing.hash(new_password)
+        score = await asyncio.to_thread(self._policy.score, new_password, context)
+        now = self._clock.now()
+        async with self._pool.acquire() as conn, conn.transaction():
+            locked = await require_live_user(conn, principal, self._clock, for_update=True)
+            if locked.password_hash != user.password_hash:
+                # Changed by a parallel request since the current password was checked.
+                raise WrongCurrentPassword()
+            await repository.set_password(conn, user.id, new_hash, score, now)
+            ended = await repository.revoke_sessions_of_user(
+                conn, user.id, "password_changed", now, keep=principal.session_id
+            )
+            await events.publish_user_event(conn, user, events.password_changed(), now)
+            await audit.record(
+                conn,
+                "password_changed",
+                now,
+                user=user,
+                client=client,
+                other_sessions_revoked=ended,
+                score=score,
+            )
+
+    async def quality(
+        self, password: str, language: Language, principal: Principal | None
+    ) -> Quality:
+        """The meter's reading; for a logged-in caller, their e-mail and organisation name
+        count as easy to guess."""
+        context = None
+        if principal is not None:
+            async with self._pool.acquire() as conn:
+                user = await repository.get_user(conn, principal.user_id)
+            if user is not None:
+                context = PasswordContext(user.email, user.organization_name)
+        # zxcvbn is pure Python and takes up to tens of milliseconds: keep it off the loop.
+        return await asyncio.to_thread(self._policy.quality, password, language, context)
+
+    async def _check_current(
+        self, email: str, password_hash: str, password: str, client: ClientInfo
+    ) -> None:
+        now = self._clock.now()
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                admission = await self._throttle.admit(conn, email, client.address, now)
+            if not admission.allowed:
+                raise TooManyAttempts(admission.retry_after.total_seconds())
+        verification = await self._hashing.verify(password_hash, password)
+        async with self._pool.acquire() as conn, conn.transaction():
+            if verification.ok:
+                await self._throttle.succeeded(conn, email, client.address, self._clock.now())
+                return
+            user = await repository.find_user_by_email(conn, email)
+            await audit.record(
+                conn,
+                "password_change_refused",
+                self._clock.now(),
+                user=user,
+                client=client,
+                reason="wrong_current_password",
+            )
+        raise WrongCurrentPassword()

@@ -1,0 +1,125 @@
+"""Request and response bodies of the HTTP API (they also make the OpenAPI document).
+
+Requests refuse unknown fields, so a typo is a 422 naming the field rather than silently ignored.
+Length limits bound the work one request can cause (argon2 and zxcvbn cost grows with input).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.auth.domain import LANGUAGES, MAX_EMAIL_LENGTH, Language, Role
+
+# Longer than any acceptable password (AUTH_PASSWORD_MAX_LENGTH ≤ 1024), so the policy, not the
+# schema, explains what is too long; short enough to bound hashing work.
+PasswordField = Annotated[str, Field(min_length=1, max_length=4096)]
+EmailField = Annotated[str, Field(min_length=1, max_length=MAX_EMAIL_LENGTH)]
+RefreshTokenField = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginRequest(_Request):
+    email: EmailField
+    password: PasswordField
+
+
+class RefreshRequest(_Request):
+    refresh_token: RefreshTokenField
+
+
+class LogoutRequest(_Request):
+    refresh_token: RefreshTokenField
+
+
+class UpdateMeRequest(BaseModel):
+    """Only `language` can be changed. Any other field is refused: `email` with 403
+    `email-change-not-allowed`, the rest with 422."""
+
+    # Extra fields are let through to the use case, which reports them (and `email`) itself.
+    model_config = ConfigDict(extra="allow")
+
+    language: Annotated[
+        Any,
+        Field(
+            description="The display language.",
+            json_schema_extra={"type": "string", "enum": list(LANGUAGES)},
+        ),
+    ] = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent, with their values, unknown ones included."""
+        sent = {name: getattr(self, name) for name in self.model_fields_set}
+        return {**sent, **(self.model_extra or {})}
+
+
+class ChangePasswordRequest(_Request):
+    current_password: PasswordField
+    new_password: Annotated[str, Field(max_length=4096)]
+    new_password_confirmation: Annotated[str, Field(max_length=4096)]
+
+
+class PasswordQualityRequest(_Request):
+    password: Annotated[str, Field(max_length=4096)]
+
+
+class CreateUserRequest(_Request):
+    email: EmailField
+    password: PasswordField
+    language: Language
+    role: Role
+
+
+class TokenPairResponse(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the token type, not a secret
+    expires_in: int = Field(description="Seconds until the access token expires.")
+
+
+class TwoFactorState(BaseModel):
+    enabled: bool
+    phone_number: str | None = Field(description="E.164, once confirmed.")
+
+
+class PasswordQualitySummary(BaseModel):
+    score: int | None = Field(ge=0, le=4)
+    label: str | None
+
+
+class MeResponse(BaseModel):
+    id: UUID
+    email: str
+    organization_id: UUID
+    role: Role
+    language: Language
+    two_factor: TwoFactorState
+    password_quality: PasswordQualitySummary
+
+
+class PasswordQualityResponse(BaseModel):
+    score: int = Field(ge=0, le=4)
+    label: str
+    warnings: list[str]
+    suggestions: list[str]
+
+
+class UserResponse(BaseModel):
+    id: UUID
+    email: str
+    organization_id: UUID
+    role: Role
+    language: Language
+    active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class UserListResponse(BaseModel):
+    items: list[UserResponse]

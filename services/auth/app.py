@@ -33,6 +33,7 @@ from shared.db import create_pool, database_is_reachable
 from shared.http import build_app, health_routes, openapi_config
 from shared.kafka import create_producer
 from shared.logging import get_logger
+from shared.metrics import metrics_endpoint
 from shared.migrations import require_current_schema
 from shared.settings import Settings
 
@@ -228,7 +229,11 @@ def create_app(
         return None
 
     app = build_app(
-        route_handlers=[*health_routes({"database": database_ready}), *auth_routers()],
+        route_handlers=[
+            *health_routes({"database": database_ready}),
+            metrics_endpoint,
+            *auth_routers(),
+        ],
         openapi=openapi_config(
             "Clochette auth",
             "1.0.0",

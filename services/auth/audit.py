@@ -11,6 +11,7 @@ from typing import Final, Literal
 from uuid import UUID
 
 import structlog
+from prometheus_client import Counter
 
 from services.auth import repository
 from services.auth.domain import ClientInfo, User
@@ -18,6 +19,12 @@ from services.auth.repository import AuditEntry, Connection
 from shared.logging import get_logger
 
 log = get_logger("clochette.audit")
+
+SECURITY_EVENTS = Counter(
+    "auth_security_events_total",
+    "Security events recorded in the audit trail (logins, throttling, token reuse, …).",
+    ["event"],
+)
 
 AuditEvent = Literal[
     "login_succeeded",
@@ -30,9 +37,29 @@ AuditEvent = Literal[
     "language_changed",
     "user_created",
     "user_deactivated",
+    "phone_code_sent",
+    "phone_code_refused",
+    "phone_confirmed",
+    "two_factor_enabled",
+    "two_factor_disabled",
+    "two_factor_password_refused",
+    "two_factor_code_failed",
+    "two_factor_code_replayed",
+    "two_factor_suspicious_codes",
+    "two_factor_throttled",
+    "recovery_code_used",
+    "recovery_codes_regenerated",
 ]
 
-_WARNING_EVENTS: Final = frozenset({"login_throttled", "refresh_token_reused"})
+_WARNING_EVENTS: Final = frozenset(
+    {
+        "login_throttled",
+        "refresh_token_reused",
+        "two_factor_code_replayed",
+        "two_factor_suspicious_codes",
+        "two_factor_throttled",
+    }
+)
 Scalar = str | int | float | bool | None
 
 
@@ -68,6 +95,7 @@ async def record(
         details=dict(details),
     )
     await repository.insert_audit(conn, entry)
+    SECURITY_EVENTS.labels(event=event).inc()
     level = log.warning if event in _WARNING_EVENTS else log.info
     level(
         "audit",

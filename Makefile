@@ -31,7 +31,7 @@ lint: $(STAMP) ## ruff (lint + format check)
 
 .PHONY: typecheck
 typecheck: $(STAMP) ## mypy --strict
-	$(BIN)/mypy clochette services shared tests
+	$(BIN)/mypy clochette services shared tests bench
 
 .PHONY: pytest
 pytest: $(STAMP) ## The tests only (embedded PostgreSQL and broker unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
@@ -44,6 +44,13 @@ test: lint typecheck pytest ## The whole suite: lint, types, tests
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+.PHONY: bench
+bench: $(STAMP) ## Every benchmark on the embedded stack; table + .clochette/bench/latest.json
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && (apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)); } \
+	  || echo "wrk not available: the Python load generator is used (it may saturate first)"
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 .PHONY: schemas
 schemas: $(STAMP) ## Regenerate the JSON Schemas of the events (shared/events/schemas/)

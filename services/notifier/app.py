@@ -9,6 +9,11 @@ from typing import Any
 
 from litestar import Litestar
 
+from services.notifier.api import api_lifespan, api_route_handlers
+from services.notifier.asyncapi import asyncapi_route
+from services.notifier.consumer import IngestConsumer
+from services.notifier.http_metrics import instrument_http
+from services.notifier.ingest_settings import IngestSettings
 from shared.db import create_pool, database_is_reachable
 from shared.http import build_app, health_routes, openapi_config
 from shared.kafka import BrokerProbe
@@ -22,10 +27,21 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 log = get_logger(__name__)
 
 
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings, *, ingest: IngestSettings | None = None) -> Litestar:
     """The notifier: platform events on Kafka become the notifications behind the bell."""
     dsn = settings.require_database_url()
     probe = BrokerProbe(settings.kafka_bootstrap_servers)
+    ingest = ingest or IngestSettings()
+    consumer = (
+        IngestConsumer(
+            settings.kafka_bootstrap_servers,
+            dsn,
+            ingest,
+            enable_idempotence=settings.kafka_enable_idempotence,
+        )
+        if ingest.enabled
+        else None
+    )
 
     @asynccontextmanager
     async def resources(app: Litestar) -> AsyncIterator[None]:
@@ -37,10 +53,14 @@ def create_app(settings: Settings) -> Litestar:
             search_path=SCHEMA,
         )
         app.state.pool = pool
+        if consumer is not None:
+            await consumer.start()
         log.info("notifier_started", host=settings.notifier_host, port=settings.notifier_port)
         try:
             yield
         finally:
+            if consumer is not None:
+                await consumer.stop()
             await probe.close()
             await pool.close()
 
@@ -50,13 +70,23 @@ def create_app(settings: Settings) -> Litestar:
             return "PostgreSQL is not reachable"
         return None
 
+    async def consumer_ready() -> str | None:
+        return consumer.readiness() if consumer is not None else None
+
     app = build_app(
-        route_handlers=[*health_routes({"database": database_ready, "broker": probe.check})],
+        route_handlers=[
+            *health_routes(
+                {"database": database_ready, "broker": probe.check, "consumer": consumer_ready}
+            ),
+            *api_route_handlers(),
+            asyncapi_route(ingest.topics, ingest.consumer_group, settings.kafka_bootstrap_servers),
+        ],
         openapi=openapi_config(
             "Clochette notifier",
             "1.0.0",
             "Per-user notifications behind the bell: list, unread count, mark as read.",
         ),
-        lifespan=[resources],
+        lifespan=[resources, api_lifespan(settings)],
+        on_app_init=[instrument_http],
     )
     return app

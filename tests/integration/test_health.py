@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+import uuid
+
 import pytest
 from litestar.testing import AsyncTestClient
 
 from clochette.devstack import free_port
 from services.auth.app import create_app as create_auth
 from services.notifier.app import create_app as create_notifier
+from services.notifier.ingest_settings import IngestSettings
 from shared.migrations import MigrationError
 from shared.settings import Settings
+from shared.topics import TopicSpec, ensure_topics
 
 
 def settings_for(database_url: str, kafka: str = "127.0.0.1:9") -> Settings:
@@ -30,14 +36,25 @@ async def test_auth_is_live_and_ready(database_url: str) -> None:
     assert ready.json()["checks"] == {"database": "ok"}
 
 
-async def test_notifier_ready_needs_database_and_broker(
+async def test_notifier_ready_needs_database_broker_and_consumer(
     database_url: str, kafka_bootstrap: str
 ) -> None:
-    app = create_notifier(settings_for(database_url, kafka_bootstrap))
+    # Prefixed topics and an own group: the real topic names belong to other tests.
+    ingest = IngestSettings(
+        NOTIFIER_TOPIC_PREFIX=f"health{uuid.uuid4().hex[:6]}.",
+        NOTIFIER_CONSUMER_GROUP=f"health-{uuid.uuid4().hex[:6]}",
+    )
+    topics = (*ingest.topics.consumed, ingest.topics.dead_letter)
+    await ensure_topics(kafka_bootstrap, tuple(TopicSpec(name) for name in topics))
+    app = create_notifier(settings_for(database_url, kafka_bootstrap), ingest=ingest)
     async with AsyncTestClient(app=app) as client:
+        deadline = time.monotonic() + 30
         ready = await client.get("/health/ready")
-    assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+        while ready.status_code != 200 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            ready = await client.get("/health/ready")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"database": "ok", "broker": "ok", "consumer": "ok"}
 
 
 async def test_notifier_not_ready_without_broker(database_url: str) -> None:

@@ -1,0 +1,147 @@
+"""`make bench`: every benchmark in one run, each figure measured against its baseline in the
+same run (the machine is shared and noisy: ratios are what count).
+
+    python -m bench [--quick] [--only ingest,auth,api]
+
+Prints one table and writes `.clochette/bench/latest.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import bench_auth, bench_ingest, bench_notifier_api
+from shared.settings import clochette_home
+
+Suite = Callable[[bool], dict[str, Any]]
+
+
+def _ingest(quick: bool) -> dict[str, Any]:
+    figures = bench_ingest.run(events=50_000 if quick else 200_000, seconds=5 if quick else 10)
+    return {
+        "ingest_events_per_s": figures["ingest_events_per_s"],
+        "ingest_copy_rows_per_s": figures["copy_rows_per_s"],
+        "ingest_ratio_vs_copy": figures["ratio_to_copy"],
+        "ingest_p99_visible_ms_at_1000_per_s": figures["p99_visible_ms"],
+        "notifier_peak_rss_mb": figures["peak_rss_mb"],
+    }
+
+
+def _api(quick: bool) -> dict[str, Any]:
+    summary = bench_notifier_api.run(seconds=5 if quick else 10, rounds=1 if quick else 2)
+    scenarios = summary["scenarios"]
+    return {
+        "health_live_per_s": scenarios["health_live"]["requests_per_second"],
+        "unread_count_per_s": scenarios["unread_count_200"]["requests_per_second"],
+        "unread_count_ratio_vs_live": scenarios["unread_count_200"]["ratio_to_live"],
+        "unread_count_304_ratio_vs_live": scenarios["unread_count_304"]["ratio_to_live"],
+        "unread_count_p99_ms_at_64": scenarios["unread_count_200"]["p99_ms"],
+        "unread_count_304_p99_ms_at_64": scenarios["unread_count_304"]["p99_ms"],
+        "load_generator": summary["tool"],
+    }
+
+
+def _auth(quick: bool) -> dict[str, Any]:
+    figures = bench_auth.run(seconds=8.0 if quick else 20.0, rounds=2 if quick else 4)
+    return {
+        "raw_argon2_verify_per_s": figures["raw_argon2_verify_per_s"],
+        "login_per_s": figures["login_per_s"],
+        "login_ratio_vs_argon2": figures["login_ratio_vs_argon2"],
+        "me_p99_ms_during_login_load": figures["me_p99_ms_during_login_load"],
+    }
+
+
+SUITES: dict[str, Suite] = {"ingest": _ingest, "api": _api, "auth": _auth}
+
+TARGETS: dict[str, tuple[str, Callable[[float], bool]]] = {
+    "ingest_events_per_s": (">= 20,000", lambda v: v >= 20_000),
+    "ingest_ratio_vs_copy": (">= 0.5", lambda v: v >= 0.5),
+    "ingest_p99_visible_ms_at_1000_per_s": ("< 250 ms", lambda v: v < 250),
+    "notifier_peak_rss_mb": ("< 250 MB", lambda v: v < 250),
+    "unread_count_ratio_vs_live": (">= 0.5", lambda v: v >= 0.5),
+    "unread_count_304_ratio_vs_live": (">= 0.5", lambda v: v >= 0.5),
+    "unread_count_p99_ms_at_64": ("< 25 ms", lambda v: v < 25),
+    "login_ratio_vs_argon2": (">= 0.9", lambda v: v >= 0.9),
+    "me_p99_ms_during_login_load": ("< 50 ms", lambda v: v < 50),
+}
+
+
+def _command_output(argv: list[str]) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
+    except OSError:
+        return ""
+    return done.stdout.strip()
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        match = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
+        cpu = match.group(1) if match else ""
+    from clochette.devstack import _postgres_bin, tansu_binary
+
+    postgres = _command_output([str(_postgres_bin() / "postgres"), "--version"])
+    if os.environ.get("DATABASE_URL"):
+        postgres = "DATABASE_URL (see the server)"
+    tansu = _command_output([tansu_binary(), "--version"]) or "tansu"
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu or platform.processor(),
+        "python": platform.python_version(),
+        "postgresql": postgres,
+        "broker": "KAFKA_BOOTSTRAP_SERVERS" if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") else tansu,
+        "load_average_at_start": os.getloadavg()[0],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="shorter runs (a smoke test)")
+    parser.add_argument("--only", default="ingest,api,auth", help="comma-separated suites")
+    args = parser.parse_args()
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "git_sha": _command_output(["git", "rev-parse", "--short", "HEAD"]) or "unknown",
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "load_generator_available": shutil.which("wrk") is not None,
+    }
+    for name in args.only.split(","):
+        print(f"\n=== {name} ===", flush=True)
+        results |= SUITES[name](args.quick)
+    out = clochette_home() / "bench" / "latest.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print_summary(results, out)
+    return 0
+
+
+def print_summary(results: dict[str, Any], out: Path) -> None:
+    m = results["machine"]
+    print(
+        f"\nmachine: {m['cores']} cores, {m['cpu']}, {m['postgresql']}, {m['broker']}, "
+        f"git {results['git_sha']}"
+    )
+    print(f"{'figure':<40} {'measured':>12}  {'target':<10} verdict")
+    for key, (target, ok) in TARGETS.items():
+        if key not in results:
+            continue
+        value = float(results[key])
+        print(f"{key:<40} {value:>12.2f}  {target:<10} {'met' if ok(value) else 'MISSED'}")
+    print(f"\nwritten to {out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

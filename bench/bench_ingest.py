@@ -1,0 +1,547 @@
+"""Ingest benchmark on the embedded stack (issue 5): run `python -m bench.bench_ingest`.
+
+Starts its own PostgreSQL (durable, as `clochette dev` runs it) and tansu broker on free ports,
+runs `clochette notifier` as a real process, publishes with librdkafka and measures:
+
+1. p99 publish-to-visible at a steady 1,000 events/s (visible = committed in PostgreSQL, seen by
+   a poller reading new rows every few milliseconds);
+2. sustained ingest: N events published as fast as librdkafka can while the notifier consumes;
+   events/s from the first publish to the moment every record's offset is committed;
+3. the rate of a raw asyncpg COPY of the very rows phase 2 stored into a table with the same
+   indexes, in the same database (the ratio says how close the ingest is to PostgreSQL's limit);
+4. the notifier's peak RSS (VmHWM).
+
+Prints a table and returns the figures as a dict. Targets: >= 20,000 events/s, >= 0.5 x COPY,
+p99 < 250 ms, RSS < 250 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from clochette.devstack import free_port, start_broker, start_postgres
+from clochette.services import migrate_all
+from services.notifier.ingest_settings import IngestTopics
+from shared.topics import PLATFORM_TOPICS, TopicSpec, ensure_topics
+
+MONEY = {"amount": "1234.56", "currency": "EUR"}
+DATA: dict[str, dict[str, Any]] = {
+    "reminder.created": {
+        "invoice_id": "inv-1",
+        "invoice_number": "2026-0001",
+        "customer_name": "Brasserie Cantillon",
+        "reminder_level": 2,
+        "due_date": "2026-11-01",
+        "amount_due": MONEY,
+    },
+    "subscription.invoiced": {
+        "subscription_id": "sub-1",
+        "subscription_name": "Onderhoud",
+        "invoice_id": "inv-2",
+        "invoice_number": "2026-0002",
+        "customer_name": "Atelier Horta",
+        "total": MONEY,
+    },
+    "payment.received": {
+        "invoice_id": "inv-3",
+        "invoice_number": "2026-0003",
+        "customer_name": "Brasserie Cantillon",
+        "amount": MONEY,
+        "status": "full",
+    },
+    "peppol.failed": {
+        "document_id": "doc-1",
+        "document_number": "CN-2026-0004",
+        "document_type": "invoice",
+        "recipient_name": "Atelier Horta",
+        "reason": "receiver not registered in the Peppol directory",
+    },
+    "offer.signed": {
+        "offer_id": "off-1",
+        "offer_number": "O-2026-0005",
+        "customer_name": "Atelier Horta",
+        "signed_by": "Victor Horta",
+        "signed_at": "2026-11-27T16:02:00+01:00",
+    },
+    "inbox.received": {
+        "message_id": "msg-1",
+        "channel": "email",
+        "sender": "Proximus NV",
+        "subject": "Factuur 2026/118",
+    },
+    "mail.failed": {"recipient_email": "boekhouding@example.be", "reason": "mailbox full"},
+}
+
+TARGETS = {
+    "ingest_events_per_s": 20_000,
+    "ratio_to_copy": 0.5,
+    "p99_visible_ms": 250,
+    "peak_rss_mb": 250,
+}
+
+
+@dataclass
+class Population:
+    organizations: list[uuid.UUID]
+    members: dict[uuid.UUID, list[uuid.UUID]]
+
+
+def make_events(population: Population, count: int) -> list[tuple[str, bytes, bytes, uuid.UUID]]:
+    """(topic, key, value, event_id): per-user events over every organisation and topic."""
+    events = []
+    organizations = population.organizations
+    for i in range(count):
+        organization = organizations[i % len(organizations)]
+        users = population.members[organization]
+        event_type = PLATFORM_TOPICS[i % len(PLATFORM_TOPICS)]
+        event_id = uuid.uuid4()
+        document = {
+            "event_id": str(event_id),
+            "type": event_type,
+            "version": 1,
+            "occurred_at": "2026-11-28T09:15:00Z",
+            "organization_id": str(organization),
+            "user_id": str(users[(i // len(organizations)) % len(users)]),
+            "data": DATA[event_type],
+        }
+        events.append(
+            (event_type, str(organization).encode(), json.dumps(document).encode(), event_id)
+        )
+    return events
+
+
+class Notifier:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = int(env["NOTIFIER_PORT"])
+        with log.open("ab") as output:
+            self.process = subprocess.Popen(  # noqa: S603 - our own entry point
+                [str(Path(sys.executable).parent / "clochette"), "notifier"],
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"http://127.0.0.1:{self.port}/health/ready"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("the notifier exited while starting")
+            with suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError("the notifier did not become ready")
+
+    def metrics(self) -> dict[str, float]:
+        """The notifier's own batch figures from GET /metrics (sums and counts)."""
+        url = f"http://127.0.0.1:{self.port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        wanted = (
+            "notifier_batch_size_records_sum",
+            "notifier_batch_size_records_count",
+            "notifier_batch_store_duration_seconds_sum",
+        )
+        values = {}
+        for line in text.splitlines():
+            name = line.split(" ", 1)[0]
+            if name in wanted:
+                values[name] = float(line.rsplit(" ", 1)[1])
+        return values
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+class CommitWatcher:
+    """Reads the group's committed offsets over one long-lived librdkafka consumer."""
+
+    def __init__(self, bootstrap: str, group: str, topics: list[str], partitions: int) -> None:
+        self._consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+        self._partitions = [TopicPartition(t, p) for t in topics for p in range(partitions)]
+
+    def total(self) -> int:
+        committed = self._consumer.committed(self._partitions, timeout=10)
+        return sum(max(0, tp.offset) for tp in committed)
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def producer(bootstrap: str) -> Producer:
+    return Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "linger.ms": 5,
+            "batch.num.messages": 10000,
+            "queue.buffering.max.messages": 1_000_000,
+            "acks": "all",
+            "enable.idempotence": False,
+        }
+    )
+
+
+def produce(p: Producer, topic: str, key: bytes, value: bytes) -> None:
+    while True:
+        try:
+            p.produce(topic, value, key=key)
+        except BufferError:
+            p.poll(0.01)
+        else:
+            return
+
+
+async def measure_latency(
+    bootstrap: str,
+    dsn: str,
+    topics: IngestTopics,
+    population: Population,
+    *,
+    rate: int,
+    seconds: int,
+) -> dict[str, float]:
+    """Publish at `rate` events/s; record when each becomes visible in PostgreSQL."""
+    events = make_events(population, rate * seconds)
+    sent_at: dict[uuid.UUID, float] = {}
+    seen_at: dict[uuid.UUID, float] = {}
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": "notifier"})
+    last_id = await conn.fetchval(
+        "SELECT id FROM notifications ORDER BY id DESC LIMIT 1"
+    ) or uuid.UUID(int=0)
+    done = asyncio.Event()
+
+    async def poll() -> None:
+        nonlocal last_id
+        while not (done.is_set() and len(seen_at) >= len(events)):
+            rows = await conn.fetch(
+                "SELECT id, event_id FROM notifications WHERE id > $1 ORDER BY id LIMIT 10000",
+                last_id,
+            )
+            now = time.perf_counter()
+            for row in rows:
+                seen_at.setdefault(row["event_id"], now)
+            if rows:
+                last_id = rows[-1]["id"]
+            await asyncio.sleep(0.002)
+
+    poller = asyncio.create_task(poll())
+    p = producer(bootstrap)
+    interval = 1 / rate
+    start = time.perf_counter()
+    for i, (event_type, key, value, event_id) in enumerate(events):
+        due = start + i * interval
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sent_at[event_id] = time.perf_counter()
+        produce(p, topics.prefix + event_type, key, value)
+        p.poll(0)
+    await asyncio.to_thread(p.flush, 30)
+    done.set()
+    await asyncio.wait_for(poller, 60)
+    await conn.close()
+    latencies = sorted((seen_at[e] - sent_at[e]) * 1000 for e in sent_at)
+    return {
+        "latency_events": len(latencies),
+        "p50_visible_ms": latencies[len(latencies) // 2],
+        "p99_visible_ms": latencies[int(len(latencies) * 0.99) - 1],
+        "max_visible_ms": latencies[-1],
+    }
+
+
+def measure_throughput(
+    bootstrap: str, group: str, topics: IngestTopics, population: Population, count: int
+) -> dict[str, float]:
+    """Publish `count` events flat out; time until every offset is committed. Also the steady
+    rate, between 10 % and 90 % of the records committed (ramp-up and tail left out)."""
+    events = make_events(population, count)
+    watcher = CommitWatcher(bootstrap, group, list(topics.platform), 3)
+    try:
+        before = watcher.total()
+        p = producer(bootstrap)
+        start = time.perf_counter()
+        for event_type, key, value, _ in events:
+            produce(p, topics.prefix + event_type, key, value)
+            p.poll(0)
+        p.flush(60)
+        published = time.perf_counter()
+        progress: list[tuple[float, int]] = []
+        while not progress or progress[-1][1] < count:
+            progress.append((time.perf_counter(), watcher.total() - before))
+            time.sleep(0.05)
+            if time.perf_counter() - start > 600:
+                raise RuntimeError("the ingest did not finish within 10 minutes")
+        finished = progress[-1][0]
+    finally:
+        watcher.close()
+    low = next(p for p in progress if p[1] >= count * 0.1)
+    high = next(p for p in progress if p[1] >= count * 0.9)
+    steady = (high[1] - low[1]) / (high[0] - low[0]) if high[0] > low[0] else float("nan")
+    return {
+        "events": count,
+        "publish_events_per_s": count / (published - start),
+        "ingest_seconds": finished - start,
+        "ingest_events_per_s": count / (finished - start),
+        "steady_events_per_s": steady,
+    }
+
+
+async def measure_copy(dsn: str, since: uuid.UUID, count: int) -> dict[str, float]:
+    """COPY the rows the ingest stored, into a table with the same indexes, same database."""
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": "notifier"})
+    try:
+        rows = await conn.fetch(
+            "SELECT id, user_id, event_id, type, params::text, created_at, read_at "
+            "FROM notifications WHERE id > $1 ORDER BY id LIMIT $2",
+            since,
+            count,
+        )
+        await conn.execute(
+            "DROP TABLE IF EXISTS bench_copy; "
+            "CREATE TABLE bench_copy (LIKE notifications INCLUDING ALL)"
+        )
+        records = [tuple(r) for r in rows]
+        start = time.perf_counter()
+        for offset in range(0, len(records), 5000):
+            await conn.copy_records_to_table(
+                "bench_copy",
+                records=records[offset : offset + 5000],
+                columns=["id", "user_id", "event_id", "type", "params", "created_at", "read_at"],
+            )
+        elapsed = time.perf_counter() - start
+        await conn.execute("DROP TABLE bench_copy")
+    finally:
+        await conn.close()
+    return {"copy_rows": len(records), "copy_rows_per_s": len(records) / elapsed}
+
+
+async def seed(dsn: str, organizations: int, users_per_org: int) -> Population:
+    population = Population([uuid.uuid4() for _ in range(organizations)], {})
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": "notifier"})
+    try:
+        for organization in population.organizations:
+            members = [uuid.uuid4() for _ in range(users_per_org)]
+            population.members[organization] = members
+            await conn.executemany(
+                "INSERT INTO recipients (user_id, organization_id, language) VALUES ($1, $2, 'nl')",
+                [(m, organization) for m in members],
+            )
+    finally:
+        await conn.close()
+    return population
+
+
+@contextmanager
+def embedded_stack(workdir: Path, durable: bool) -> Iterator[tuple[str, str]]:
+    postgres = start_postgres(
+        workdir / "pg", free_port(), output=workdir / "postgres.log", durable=durable
+    )
+    broker_port = free_port()
+    broker = start_broker(broker_port, output=workdir / "broker.log")
+    try:
+        yield postgres.url(), f"127.0.0.1:{broker_port}"
+    finally:
+        broker.stop()
+        postgres.stop()
+
+
+async def max_id(dsn: str) -> uuid.UUID:
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": "notifier"})
+    try:
+        value = await conn.fetchval("SELECT id FROM notifications ORDER BY id DESC LIMIT 1")
+    finally:
+        await conn.close()
+    return value or uuid.UUID(int=0)
+
+
+def run(
+    events: int = 200_000, rate: int = 1000, seconds: int = 10, durable: bool = True
+) -> dict[str, Any]:
+    """Run every measurement; returns the figures (also printed as a table)."""
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        workdir = Path(tmp)
+        with embedded_stack(workdir, durable) as (dsn, bootstrap):
+            asyncio.run(migrate_all(dsn))
+            topics = IngestTopics("bench.")
+            asyncio.run(
+                ensure_topics(
+                    bootstrap,
+                    tuple(TopicSpec(t, 3) for t in (*topics.consumed, topics.dead_letter)),
+                )
+            )
+            population = asyncio.run(seed(dsn, organizations=20, users_per_org=50))
+            group = "bench-notifier"
+            env = {
+                **os.environ,
+                "DATABASE_URL": dsn,
+                "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                "NOTIFIER_PORT": str(free_port()),
+                "CLOCHETTE_SECRET_KEY": "b" * 48,
+                "CLOCHETTE_ENV": "test",
+                "NOTIFIER_TOPIC_PREFIX": topics.prefix,
+                "NOTIFIER_CONSUMER_GROUP": group,
+                "LOG_LEVEL": "WARNING",
+                "LOG_FORMAT": "json",
+            }
+            notifier = Notifier(env, workdir / "notifier.log")
+            try:
+                notifier.wait_ready()
+                before = notifier.metrics()
+                figures: dict[str, Any] = asyncio.run(
+                    measure_latency(bootstrap, dsn, topics, population, rate=rate, seconds=seconds)
+                )
+                figures |= batch_figures("latency", before, notifier.metrics())
+                before = notifier.metrics()
+                since = asyncio.run(max_id(dsn))
+                figures |= measure_throughput(bootstrap, group, topics, population, events)
+                figures |= batch_figures("throughput", before, notifier.metrics())
+                figures["peak_rss_mb"] = notifier.peak_rss_mb()
+            finally:
+                notifier.stop()
+            figures |= asyncio.run(measure_copy(dsn, since, events))
+    figures["ratio_to_copy"] = figures["ingest_events_per_s"] / figures["copy_rows_per_s"]
+    figures["durable_postgres"] = durable
+    print_table(figures)
+    return figures
+
+
+def batch_figures(
+    phase: str, before: dict[str, float], after: dict[str, float]
+) -> dict[str, float]:
+    """Mean batch size and mean store time (PostgreSQL + offset commit) during one phase."""
+    count = after["notifier_batch_size_records_count"] - before.get(
+        "notifier_batch_size_records_count", 0
+    )
+    if not count:
+        return {}
+    size = after["notifier_batch_size_records_sum"] - before.get(
+        "notifier_batch_size_records_sum", 0
+    )
+    store = after["notifier_batch_store_duration_seconds_sum"] - before.get(
+        "notifier_batch_store_duration_seconds_sum", 0
+    )
+    return {f"{phase}_mean_batch": size / count, f"{phase}_mean_store_ms": store / count * 1000}
+
+
+def say(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+
+
+def print_table(figures: dict[str, Any]) -> None:
+    rows = [
+        (
+            "sustained ingest (published -> committed)",
+            f"{figures['ingest_events_per_s']:,.0f} events/s",
+            ">= 20,000",
+            figures["ingest_events_per_s"] >= TARGETS["ingest_events_per_s"],
+        ),
+        (
+            "  steady rate (10 % -> 90 % committed)",
+            f"{figures['steady_events_per_s']:,.0f} events/s",
+            "",
+            None,
+        ),
+        (
+            "raw asyncpg COPY, same rows, same indexes",
+            f"{figures['copy_rows_per_s']:,.0f} rows/s",
+            "",
+            None,
+        ),
+        (
+            "ingest / COPY",
+            f"{figures['ratio_to_copy']:.2f}",
+            ">= 0.50",
+            figures["ratio_to_copy"] >= TARGETS["ratio_to_copy"],
+        ),
+        (
+            "publish-to-visible p50 at 1,000 events/s",
+            f"{figures['p50_visible_ms']:.1f} ms",
+            "",
+            None,
+        ),
+        (
+            "publish-to-visible p99 at 1,000 events/s",
+            f"{figures['p99_visible_ms']:.1f} ms",
+            "< 250 ms",
+            figures["p99_visible_ms"] < TARGETS["p99_visible_ms"],
+        ),
+        (
+            "publish-to-visible max at 1,000 events/s",
+            f"{figures['max_visible_ms']:.1f} ms",
+            "",
+            None,
+        ),
+        (
+            "notifier peak RSS (VmHWM)",
+            f"{figures['peak_rss_mb']:.0f} MB",
+            "< 250 MB",
+            figures["peak_rss_mb"] < TARGETS["peak_rss_mb"],
+        ),
+        (
+            "publisher rate (librdkafka, same machine)",
+            f"{figures['publish_events_per_s']:,.0f} events/s",
+            "",
+            None,
+        ),
+    ]
+    width = max(len(r[0]) for r in rows)
+    say(
+        f"\nnotifier ingest benchmark ({figures['events']:,} events, "
+        f"{'durable' if figures['durable_postgres'] else 'fsync off'} PostgreSQL, "
+        f"{os.cpu_count()} CPUs)"
+    )
+    for name, value, target, ok in rows:
+        verdict = "" if ok is None else ("ok" if ok else "MISSED")
+        say(f"  {name:<{width}}  {value:>18}  {target:>9}  {verdict}")
+    for phase in ("latency", "throughput"):
+        if f"{phase}_mean_batch" in figures:
+            say(
+                f"  {phase} phase: {figures[f'{phase}_mean_batch']:.0f} records per batch, "
+                f"{figures[f'{phase}_mean_store_ms']:.1f} ms to store and commit one"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--fsync-off", action="store_true", help="PostgreSQL without fsync")
+    args = parser.parse_args()
+    run(args.events, args.rate, args.seconds, durable=not args.fsync_off)
+
+
+if __name__ == "__main__":
+    main()

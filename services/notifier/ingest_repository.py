@@ -1,0 +1,304 @@
+"""All the SQL of the notifier's ingest, and how one batch is stored.
+
+A batch is stored as: the projection of recipients first (when the batch has user events), then
+every notification of the batch in one `INSERT … SELECT … FROM unnest(…) ON CONFLICT (event_id,
+user_id) DO NOTHING` whose same statement raises the recipients' unread counts, versions and
+`latest_created_at` by exactly the rows inserted — so the badge never drifts from the list and
+the HTTP ETag moves with every change. Each step is idempotent; the consumer commits the Kafka
+offsets only after the last one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+from uuid import UUID
+
+import asyncpg
+
+from services.notifier.ingest import NotificationEvent, RecipientChange
+
+Connection: TypeAlias = "asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]"
+
+# A provisional recipient for each addressed user the projection does not know yet, so that an
+# event is never lost because its `user.created` has not been applied (topics are not ordered
+# with respect to each other). The first user event confirms the row.
+ADD_PROVISIONAL_RECIPIENTS = """
+INSERT INTO recipients (user_id, organization_id, provisional)
+SELECT DISTINCT ON (u.user_id) u.user_id, u.organization_id, true
+FROM unnest($1::uuid[], $2::uuid[]) AS u (user_id, organization_id)
+WHERE NOT EXISTS (SELECT 1 FROM recipients r WHERE r.user_id = u.user_id)
+ORDER BY u.user_id
+ON CONFLICT (user_id) DO NOTHING
+"""
+
+# The auth service put a provisional user in another organisation than the events claimed: those
+# notifications must never reach the user (cascade deletes them).
+DROP_MISPLACED_PROVISIONAL = """
+DELETE FROM recipients r
+USING unnest($1::uuid[], $2::uuid[]) AS u (user_id, organization_id)
+WHERE r.user_id = u.user_id AND r.provisional AND r.organization_id <> u.organization_id
+"""
+
+# Apply the folded user events: create missing recipients, update the others field by field
+# (NULL leaves a field as it is). The UPDATE does not see the rows the CTE inserted (one
+# snapshot per statement), so each user is written once.
+UPSERT_RECIPIENTS = """
+WITH changes AS (
+    SELECT *
+    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::boolean[], $5::timestamptz[])
+        AS c (user_id, organization_id, language, active, member_since)
+), created AS (
+    INSERT INTO recipients (user_id, organization_id, language, active, member_since)
+    SELECT c.user_id, c.organization_id, coalesce(c.language, 'en'), coalesce(c.active, true),
+           c.member_since
+    FROM changes c
+    ON CONFLICT (user_id) DO NOTHING
+)
+UPDATE recipients r
+SET organization_id = c.organization_id,
+    language = coalesce(c.language, r.language),
+    active = coalesce(c.active, r.active),
+    member_since = coalesce(c.member_since, r.member_since),
+    provisional = false,
+    version = r.version + (coalesce(c.language, r.language) <> r.language
+                           OR coalesce(c.active, r.active) <> r.active)::int,
+    updated_at = now()
+FROM changes c
+WHERE r.user_id = c.user_id
+"""
+
+# Every notification of the batch and the counters of its recipients in ONE statement (so one
+# round trip and one transaction: the badge moves with the rows, exactly by the rows inserted).
+# `ON CONFLICT (event_id, user_id) DO NOTHING` makes redelivery harmless (measured against
+# `WHERE NOT EXISTS` + retry on unique_violation and against COPY of pre-filtered rows: no faster
+# here, the foreign key and the five indexes dominate — see docs/notifier-ingest.md):
+# - an event with `user_id`: that user, when active and in the event's organisation;
+# - an event without: every active, confirmed member of the organisation who was a member when
+#   it occurred (also remembered in `broadcasts` for members whose creation is applied later);
+# - users created in this batch: the remembered broadcasts that occurred since they joined.
+# Returns the rows inserted per user, the events that only hit existing rows (redelivered
+# duplicates), the events that reached nobody, and those addressed to a user the projection
+# does not know yet (the caller creates them provisionally and runs the statement again).
+INSERT_NOTIFICATIONS = """
+WITH incoming AS (
+    SELECT *
+    FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[])
+        AS i (event_id, organization_id, user_id, type, params, occurred_at)
+), remembered AS (
+    INSERT INTO broadcasts (event_id, organization_id, type, params, occurred_at)
+    SELECT i.event_id, i.organization_id, i.type, i.params::jsonb, i.occurred_at
+    FROM incoming i
+    WHERE i.user_id IS NULL
+    ORDER BY i.event_id
+    ON CONFLICT (event_id) DO NOTHING
+), targets AS (
+    SELECT i.event_id, r.user_id, i.type, i.params, true AS from_batch
+    FROM incoming i
+    JOIN recipients r ON r.user_id = i.user_id
+    WHERE r.organization_id = i.organization_id AND r.active
+    UNION ALL
+    SELECT i.event_id, r.user_id, i.type, i.params, true
+    FROM incoming i
+    JOIN recipients r ON r.organization_id = i.organization_id
+    WHERE i.user_id IS NULL AND r.active AND NOT r.provisional
+      AND (r.member_since IS NULL OR r.member_since <= i.occurred_at)
+    UNION ALL
+    SELECT b.event_id, r.user_id, b.type, b.params::text, false
+    FROM recipients r
+    JOIN broadcasts b ON b.organization_id = r.organization_id AND b.occurred_at >= r.member_since
+    WHERE r.user_id = ANY($7::uuid[]) AND r.active AND NOT r.provisional
+), inserted AS (
+    INSERT INTO notifications (id, user_id, event_id, type, params, created_at)
+    SELECT new_notification_id(), t.user_id, t.event_id, t.type, t.params::jsonb, now()
+    FROM targets t
+    -- one global order: two batches with events in common wait for each other at the first
+    -- common key instead of deadlocking on two of them
+    ORDER BY t.event_id, t.user_id
+    ON CONFLICT (event_id, user_id) DO NOTHING
+    RETURNING event_id, user_id
+), per_user AS (
+    SELECT x.user_id, count(*)::int AS n FROM inserted x GROUP BY x.user_id
+), locked AS (
+    -- the recipients' row locks, taken in user_id order before any is updated: two notifier
+    -- instances touching the same users queue instead of deadlocking
+    SELECT r.user_id
+    FROM recipients r
+    WHERE r.user_id IN (SELECT user_id FROM per_user)
+    ORDER BY r.user_id
+    FOR NO KEY UPDATE
+), bumped AS (
+    UPDATE recipients r
+    SET unread_count = r.unread_count + p.n,
+        version = r.version + 1,
+        latest_created_at = greatest(r.latest_created_at, now()),
+        updated_at = now()
+    FROM per_user p
+    WHERE r.user_id = p.user_id AND r.user_id IN (SELECT user_id FROM locked)
+)
+SELECT 'inserted' AS kind, p.user_id AS id, p.n FROM per_user p
+UNION ALL
+SELECT DISTINCT 'duplicate', t.event_id, 0
+FROM targets t
+WHERE t.from_batch AND NOT EXISTS (SELECT 1 FROM inserted x WHERE x.event_id = t.event_id)
+UNION ALL
+SELECT 'unrouted', i.event_id, 0
+FROM incoming i
+WHERE NOT EXISTS (SELECT 1 FROM targets t WHERE t.event_id = i.event_id)
+UNION ALL
+SELECT 'unknown_user', i.event_id, 0
+FROM incoming i
+WHERE i.user_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.user_id = i.user_id)
+"""
+
+PURGE_BROADCASTS = """
+DELETE FROM broadcasts WHERE stored_at < now() - make_interval(days => $1)
+"""
+
+PURGE_PROVISIONAL_RECIPIENTS = """
+DELETE FROM recipients WHERE provisional AND updated_at < now() - make_interval(days => $1)
+"""
+
+
+@dataclass
+class StoreOutcome:
+    """What one stored batch did, for metrics and logs."""
+
+    notifications_inserted: int = 0
+    users_notified: int = 0
+    duplicate_events: set[UUID] = field(default_factory=set)
+    unrouted_events: set[UUID] = field(default_factory=set)
+
+
+class IngestRepository:
+    """Writes batches of the ingest into the notifier schema."""
+
+    def __init__(self, pool: asyncpg.Pool[Any]) -> None:
+        self._pool = pool
+
+    async def store(
+        self, events: Sequence[NotificationEvent], changes: Sequence[RecipientChange]
+    ) -> StoreOutcome:
+        """Store one batch; raises asyncpg/OS errors untouched for the caller to classify.
+
+        Usually one statement (its own transaction). Every step is idempotent and the offsets
+        are committed only after the last one, so a crash between steps only replays them.
+        """
+        async with self._pool.acquire() as conn:
+            if changes:
+                async with conn.transaction():
+                    await self._apply_changes(conn, changes)
+            new_members = [c.user_id for c in changes if c.member_since]
+            return await self._insert(conn, events, new_members)
+
+    async def _apply_changes(self, conn: Connection, changes: Sequence[RecipientChange]) -> None:
+        users = [c.user_id for c in changes]
+        organizations = [c.organization_id for c in changes]
+        await conn.execute(DROP_MISPLACED_PROVISIONAL, users, organizations)
+        await conn.execute(
+            UPSERT_RECIPIENTS,
+            users,
+            organizations,
+            [c.language for c in changes],
+            [c.active for c in changes],
+            [c.member_since for c in changes],
+        )
+
+    async def _insert(
+        self,
+        conn: Connection,
+        events: Sequence[NotificationEvent],
+        new_members: list[UUID],
+    ) -> StoreOutcome:
+        outcome = StoreOutcome()
+        if not events and not new_members:
+            return outcome
+        per_user: dict[UUID, int] = {}
+        unknown = await self._insert_notifications(conn, events, new_members, per_user, outcome)
+        if unknown:
+            # Rare: users no user event has announced yet. Create them provisionally, then store
+            # their events (a new statement, so it sees the new rows).
+            waiting = [e for e in events if e.event_id in unknown]
+            await conn.execute(
+                ADD_PROVISIONAL_RECIPIENTS,
+                [e.user_id for e in waiting],
+                [e.organization_id for e in waiting],
+            )
+            await self._insert_notifications(conn, waiting, [], per_user, outcome)
+        outcome.users_notified = len(per_user)
+        outcome.notifications_inserted = sum(per_user.values())
+        return outcome
+
+    async def _insert_notifications(
+        self,
+        conn: Connection,
+        events: Sequence[NotificationEvent],
+        new_members: list[UUID],
+        per_user: dict[UUID, int],
+        outcome: StoreOutcome,
+    ) -> set[UUID]:
+        """Run INSERT_NOTIFICATIONS; add to `per_user` and `outcome`; return the events whose
+        user the projection does not know."""
+        rows = await conn.fetch(
+            INSERT_NOTIFICATIONS,
+            [e.event_id for e in events],
+            [e.organization_id for e in events],
+            [e.user_id for e in events],
+            [e.type for e in events],
+            [e.params_json for e in events],
+            # only organisation-wide events use it; None is cheaper to encode than a datetime
+            [e.occurred_at if e.user_id is None else None for e in events],
+            new_members,
+        )
+        unknown: set[UUID] = set()
+        unrouted: set[UUID] = set()
+        for kind, identifier, count in rows:
+            if kind == "inserted":
+                per_user[identifier] = per_user.get(identifier, 0) + count
+            elif kind == "duplicate":
+                outcome.duplicate_events.add(identifier)
+            elif kind == "unknown_user":
+                unknown.add(identifier)
+            else:
+                unrouted.add(identifier)
+        outcome.unrouted_events |= unrouted - unknown
+        return unknown
+
+    async def purge_expired(self, broadcast_days: int, provisional_days: int) -> tuple[int, int]:
+        """Forget broadcasts and never-confirmed provisional users past their retention."""
+        async with self._pool.acquire() as conn:
+            broadcasts = await conn.execute(PURGE_BROADCASTS, broadcast_days)
+            provisional = await conn.execute(PURGE_PROVISIONAL_RECIPIENTS, provisional_days)
+        return _affected(broadcasts), _affected(provisional)
+
+
+def _affected(status: str) -> int:
+    """`DELETE 12` -> 12."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+# SQLSTATE classes and codes after which the same transaction will succeed later.
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57")  # connection, resources, operator intervention
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "55006", "58000", "58030"})
+
+
+def is_transient_database_error(exc: BaseException) -> bool:
+    """True when retrying the same batch later can succeed: the server is down or restarting,
+    the connection broke, a deadlock or serialization failure, resources exhausted."""
+    if isinstance(exc, OSError | TimeoutError | asyncpg.InterfaceError):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        sqlstate = getattr(exc, "sqlstate", None) or ""
+        return sqlstate in _TRANSIENT_SQLSTATES or sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES
+    return False
+
+
+def is_rejected_data_error(exc: BaseException) -> bool:
+    """True when PostgreSQL refuses the data itself (SQLSTATE classes 22 and 23), e.g. a `\\u0000`
+    that JSON and the event models allow but `jsonb` does not: retrying never helps."""
+    if is_transient_database_error(exc):
+        return False
+    sqlstate = getattr(exc, "sqlstate", None) or ""
+    return isinstance(exc, asyncpg.PostgresError) and sqlstate[:2] in ("22", "23")

@@ -1,0 +1,46 @@
+"""Fixtures of the ingest tests: per-test topics (a unique prefix) and a consumer in-process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import pytest
+
+from services.notifier.consumer import IngestConsumer
+from services.notifier.ingest_settings import IngestSettings
+from tests.notifier_ingest.helpers import create_topics, new_prefix, settings_for
+
+RunConsumer = Callable[..., AbstractAsyncContextManager[IngestConsumer]]
+
+
+@pytest.fixture
+async def topics_prefix(kafka_bootstrap: str) -> str:
+    """A fresh set of the notifier's topics (three partitions each) for this test alone."""
+    prefix = new_prefix()
+    await create_topics(kafka_bootstrap, settings_for(prefix).topics)
+    return prefix
+
+
+@pytest.fixture
+def ingest_settings(topics_prefix: str) -> IngestSettings:
+    return settings_for(topics_prefix)
+
+
+@pytest.fixture
+def run_consumer(kafka_bootstrap: str, database_url: str) -> RunConsumer:
+    """`async with run_consumer(settings) as consumer:` — started, joined, then stopped."""
+
+    @asynccontextmanager
+    async def running(
+        settings: IngestSettings, *, dsn: str | None = None, **options: Any
+    ) -> AsyncIterator[IngestConsumer]:
+        consumer = IngestConsumer(kafka_bootstrap, dsn or database_url, settings, **options)
+        await consumer.start()
+        try:
+            yield consumer
+        finally:
+            await consumer.stop()
+
+    return running

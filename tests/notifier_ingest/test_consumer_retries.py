@@ -1,0 +1,104 @@
+"""Retry policy of the consumer with fakes for the broker: a dead letter the broker refuses is
+retried (never dropped, never skipped) while the group membership is kept alive by polling with
+paused partitions; a batch that went stale (rebalance) stops retrying."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka.errors import KafkaConnectionError
+
+from services.notifier.consumer import IngestConsumer
+from services.notifier.ingest import BadRecord
+from tests.notifier_ingest.helpers import settings_for
+
+
+class FastClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class FlakyDeadLetters:
+    """Refuses the first `failures` attempts, like a broker that is briefly unreachable."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.attempts = 0
+        self.delivered: list[BadRecord] = []
+
+    async def publish(self, records: Sequence[BadRecord]) -> None:
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            raise KafkaConnectionError("broker unreachable")
+        self.delivered.extend(records)
+
+
+class PausedPoller:
+    """Just enough of AIOKafkaConsumer for the keep-alive poll."""
+
+    def __init__(self, on_poll: Any = None) -> None:
+        self.polls = 0
+        self.paused: set[Any] = set()
+        self.paused_during_poll: list[bool] = []
+        self._on_poll = on_poll
+
+    def assignment(self) -> set[str]:
+        return {"tp0", "tp1"}
+
+    def pause(self, *partitions: Any) -> None:
+        self.paused |= set(partitions)
+
+    def resume(self, *partitions: Any) -> None:
+        self.paused -= set(partitions)
+
+    async def getmany(self, *partitions: Any, timeout_ms: int = 0, **_: Any) -> dict[Any, Any]:
+        self.polls += 1
+        self.paused_during_poll.append(self.paused == self.assignment())
+        if self._on_poll is not None:
+            self._on_poll()
+        return {}
+
+
+BAD = [BadRecord("p.mail.failed", 0, 7, b"k", b"oops", 0, "not_json", "no")]
+
+
+def consumer_with(dead_letters: FlakyDeadLetters, poller: PausedPoller) -> IngestConsumer:
+    consumer = IngestConsumer(
+        "127.0.0.1:9", "postgresql://unused", settings_for("p."), clock=FastClock()
+    )
+    consumer._dead_letters = dead_letters  # type: ignore[assignment]
+    consumer._consumer = poller
+    return consumer
+
+
+async def test_a_refused_dead_letter_is_retried_while_staying_in_the_group() -> None:
+    dead_letters, poller = FlakyDeadLetters(failures=3), PausedPoller()
+    consumer = consumer_with(dead_letters, poller)
+    assert await consumer._dead_letter(BAD, epoch=0)
+    assert dead_letters.attempts == 4
+    assert dead_letters.delivered == BAD
+    assert poller.polls == 3, "one keep-alive poll per back-off"
+    assert all(poller.paused_during_poll), "no new records are fetched while retrying"
+    assert not poller.paused, "partitions are resumed afterwards"
+
+
+async def test_a_batch_that_went_stale_stops_retrying_its_dead_letters() -> None:
+    dead_letters = FlakyDeadLetters(failures=100)
+    holder: dict[str, IngestConsumer] = {}
+
+    def rebalance() -> None:
+        holder["c"]._epoch += 1
+
+    poller = PausedPoller(on_poll=rebalance)
+    consumer = consumer_with(dead_letters, poller)
+    holder["c"] = consumer
+    assert not await consumer._dead_letter(BAD, epoch=0)
+    assert dead_letters.attempts == 1
+    assert dead_letters.delivered == []

@@ -198,6 +198,50 @@ def cmd_audit(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _reencrypt(database_url: str, old_key: str, new_key: str) -> dict[str, int]:
+    from services.auth.two_factor import reencrypt_secrets
+
+    async with auth_pool(database_url) as pool, pool.acquire() as conn, conn.transaction():
+        return await reencrypt_secrets(conn, old_key, new_key)
+
+
+def old_secret_key(args: argparse.Namespace) -> str:
+    """The previous CLOCHETTE_SECRET_KEY: --old-key-file, else CLOCHETTE_OLD_SECRET_KEY."""
+    if args.old_key_file:
+        with open(args.old_key_file, encoding="utf-8") as handle:
+            key = handle.read().strip()
+    else:
+        key = os.environ.get("CLOCHETTE_OLD_SECRET_KEY", "").strip()
+    if not key:
+        raise ValueError("give the old key with --old-key-file or CLOCHETTE_OLD_SECRET_KEY")
+    return key
+
+
+def cmd_secrets_reencrypt(settings: Settings, args: argparse.Namespace) -> int:
+    """Re-encrypt every TOTP secret and signing key from the old secret key to the current
+    CLOCHETTE_SECRET_KEY, in one transaction (all or nothing)."""
+    from services.auth.crypto import CannotUnseal
+
+    try:
+        old = old_secret_key(args)
+    except (OSError, ValueError) as error:
+        _out(f"secrets reencrypt: {error}", sys.stderr)
+        return 2
+    new = settings.require_secret_key()
+    with database_url_for_command(clochette_home(), _pg_port()) as url:
+        try:
+            result = asyncio.run(_reencrypt(url, old, new))
+        except CannotUnseal:
+            _out(
+                "secrets reencrypt: a stored secret does not open with the old key; "
+                "nothing was changed",
+                sys.stderr,
+            )
+            return 1
+    _out(json.dumps(result))
+    return 0
+
+
 def add_auth_commands(commands: Any) -> None:
     """Register `users`, `keys` and `audit` on the CLI's subcommand parser."""
 
@@ -235,6 +279,19 @@ def add_auth_commands(commands: Any) -> None:
         "AUTH_SIGNING_KEY_PUBLISH_AHEAD_SECONDS (600), so verifiers caching the JWKS know it",
     )
     rotate.add_argument("--now", action="store_true", help="sign with the new key at once")
+
+    secrets = add(commands, "secrets", None, "manage secrets sealed under CLOCHETTE_SECRET_KEY")
+    secret_commands = secrets.add_subparsers(
+        dest="secrets_command", required=True, metavar="COMMAND"
+    )
+    reencrypt = add(
+        secret_commands,
+        "reencrypt",
+        cmd_secrets_reencrypt,
+        "re-encrypt every TOTP secret and signing key from the old key (--old-key-file or "
+        "CLOCHETTE_OLD_SECRET_KEY) to CLOCHETTE_SECRET_KEY, in one transaction",
+    )
+    reencrypt.add_argument("--old-key-file", help="file holding the previous secret key")
 
     audit = add(commands, "audit", cmd_audit, "show the latest security events")
     audit.add_argument("--email", help="only events of this e-mail address")

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.auth import audit, events, repository
+from services.auth import audit, events, repository, two_factor_repository
 from services.auth.clock import Clock
 from services.auth.domain import (
     LANGUAGES,
@@ -76,6 +76,14 @@ class NewUser:
     language: Language
 
 
+async def with_two_factor(conn: Connection, user: User) -> Me:
+    """`/v1/me` for a user: 2FA counts once activated; the number once confirmed."""
+    state = await two_factor_repository.get_two_factor(conn, user.id)
+    if state is None:
+        return Me(user)
+    return Me(user, two_factor_enabled=state.enabled, phone_number=state.phone_number)
+
+
 async def require_live_user(
     conn: Connection, principal: Principal, clock: Clock, *, for_update: bool = False
 ) -> User:
@@ -104,7 +112,9 @@ class Accounts:
 
     async def me(self, principal: Principal) -> Me:
         async with self._pool.acquire() as conn:
-            return Me(await require_live_user(conn, principal, self._clock))
+            return await with_two_factor(
+                conn, await require_live_user(conn, principal, self._clock)
+            )
 
     async def update_me(
         self, principal: Principal, changes: dict[str, Any], client: ClientInfo
@@ -128,7 +138,7 @@ class Accounts:
             new_language = as_language(language)
             if new_language != user.language:
                 user = await self._change_language(conn, user, new_language, client)
-            return Me(user)
+            return await with_two_factor(conn, user)
 
     async def _change_language(
         self, conn: Connection, user: User, language: Language, client: ClientInfo

@@ -29,6 +29,7 @@ from services.auth.routes import auth_routers
 from services.auth.sessions import Sessions
 from services.auth.throttling import LoginThrottle, ThrottlePolicy
 from services.auth.tokens import AccessTokens
+from services.auth.two_factor import TwoFactor, TwoFactorPolicy
 from shared.db import create_pool, database_is_reachable
 from shared.http import build_app, health_routes, openapi_config
 from shared.kafka import create_producer
@@ -104,6 +105,7 @@ class AuthComponents:
     accounts: Accounts
     sessions: Sessions
     passwords: Passwords
+    two_factor: TwoFactor
 
     def close(self) -> None:
         self.hashing.close()
@@ -128,22 +130,33 @@ async def build_components(
     # zxcvbn builds its dictionaries on first use; do it now rather than in a request.
     await asyncio.to_thread(policy.score, "warm up the meter", PasswordContext("", ""))
     tokens = AccessTokens(keys, clock, timedelta(seconds=auth.access_token_seconds))
+    sessions = Sessions(
+        pool,
+        clock,
+        hashing,
+        throttle,
+        tokens,
+        refresh_idle=timedelta(days=auth.refresh_token_idle_days),
+        session_max=timedelta(days=auth.session_max_days),
+    )
+    passwords = Passwords(pool, clock, hashing, policy, throttle)
     return AuthComponents(
         clock=clock,
         hashing=hashing,
         keys=keys,
         tokens=tokens,
         accounts=Accounts(pool, clock, hashing, policy),
-        sessions=Sessions(
+        sessions=sessions,
+        passwords=passwords,
+        two_factor=TwoFactor(
             pool,
             clock,
-            hashing,
-            throttle,
-            tokens,
-            refresh_idle=timedelta(days=auth.refresh_token_idle_days),
-            session_max=timedelta(days=auth.session_max_days),
+            secret_key=settings.require_secret_key(),
+            policy=TwoFactorPolicy.from_settings(auth),
+            sessions=sessions,
+            passwords=passwords,
+            log_sms=not settings.is_production,
         ),
-        passwords=Passwords(pool, clock, hashing, policy, throttle),
     )
 
 
@@ -188,6 +201,7 @@ def create_app(
             accounts=components.accounts,
             sessions=components.sessions,
             passwords=components.passwords,
+            two_factor=components.two_factor,
             trusted_proxies=auth.trusted_proxies,
             jwks_max_age=auth.jwks_max_age_seconds,
         )

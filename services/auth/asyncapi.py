@@ -9,9 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from services.auth.sms import SmsRequested
 from shared.events.registry import user_events_registry
 from shared.events.user_events import USER_EVENT_PAYLOADS
-from shared.topics import USER_EVENTS_TOPIC
+from shared.topics import SMS_REQUESTED_TOPIC, USER_EVENTS_TOPIC
 
 _REF_TEMPLATE = "#/components/schemas/{model}"
 
@@ -61,8 +62,28 @@ def published_topics() -> tuple[PublishedTopic, ...]:
                 "auth service's transactional outbox: at least once (deduplicate by "
                 "`event_id`), in order per user."
             ),
-            key="The user id (UTF-8), so each user's events stay in order.",
+            key=(
+                "The organisation id (UTF-8), as for every producer; a user never changes "
+                "organisation, so each user's events stay in order."
+            ),
             messages=_user_event_messages(),
+        ),
+        PublishedTopic(
+            channel_id="smsRequested",
+            address=SMS_REQUESTED_TOPIC,
+            description=(
+                "SMS the platform's gateway must send (phone confirmation codes). Published "
+                "through the outbox, at least once (deduplicate by `event_id`). The text "
+                "contains a code: keep retention short."
+            ),
+            key="The organisation id (UTF-8).",
+            messages=(
+                MessageSpec(
+                    name="SmsRequested",
+                    summary="An SMS to send, its text in the user's language.",
+                    model=SmsRequested,
+                ),
+            ),
         ),
     )
 

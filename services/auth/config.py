@@ -67,6 +67,15 @@ class AuthSettings(BaseSettings):
     outbox_retry_max_seconds: float = Field(30.0, gt=0, le=3600)
     outbox_keep_published_days: float = Field(7, gt=0, le=365)
 
+    totp_issuer: str = Field("Clochette", min_length=1, max_length=64)
+    mfa_token_seconds: int = Field(300, ge=30, le=1800)
+    mfa_max_failures_per_token: int = Field(5, ge=1, le=10)
+    code_failures_per_user: int = Field(10, ge=1, le=100)
+    code_failure_window_seconds: int = Field(900, ge=60, le=86400)
+    sms_resend_cooldown_seconds: int = Field(60, ge=0, le=3600)
+    sms_hourly_cap_per_user: int = Field(5, ge=1, le=100)
+    sms_hourly_cap_per_number: int = Field(5, ge=1, le=100)
+
     audit_keep_days: int = Field(400, ge=1, le=3650)
     housekeeping_interval_seconds: float = Field(600, gt=0, le=86400)
 

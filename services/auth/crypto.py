@@ -24,14 +24,18 @@ class CannotUnseal(Exception):
     """The value was sealed under another secret key, or was altered."""
 
 
+def derive_key(secret_key: str, purpose: str) -> bytes:
+    """A 256-bit key for one purpose (HKDF-SHA256 of CLOCHETTE_SECRET_KEY)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=purpose.encode()).derive(
+        secret_key.encode()
+    )
+
+
 class Sealer:
     """Seals and opens small secrets for one purpose."""
 
     def __init__(self, secret_key: str, purpose: str) -> None:
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=purpose.encode()).derive(
-            secret_key.encode()
-        )
-        self._aead = AESGCM(key)
+        self._aead = AESGCM(derive_key(secret_key, purpose))
 
     def seal(self, plaintext: bytes, associated_data: bytes) -> bytes:
         """version byte ‖ 96-bit random nonce ‖ ciphertext with its tag."""

@@ -26,10 +26,12 @@ class TooManyAttempts(DomainError):
     title = "Too many attempts"
     status = 429
 
-    def __init__(self, retry_after_seconds: float) -> None:
+    def __init__(
+        self, retry_after_seconds: float, reason: str = "Too many failed attempts."
+    ) -> None:
         seconds = max(1, math.ceil(retry_after_seconds))
         super().__init__(
-            f"Too many failed attempts. Try again in {seconds} seconds.",
+            f"{reason} Try again in {seconds} seconds.",
             headers={"Retry-After": str(seconds)},
             retry_after=seconds,
         )

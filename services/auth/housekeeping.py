@@ -10,11 +10,13 @@ from typing import Any
 
 import asyncpg
 
-from services.auth import repository
+from services.auth import repository, two_factor_repository
 from services.auth.clock import Clock
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+
+TWO_FACTOR_CODES = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ async def clean_up(pool: asyncpg.Pool[Any], clock: Clock, retention: Retention) 
         counts["signing_keys"] = await repository.delete_unpublished_keys(
             conn, now - retention.signing_keys
         )
+        # Expired login challenges and SMS codes (kept a day: the hourly SMS caps read them).
+        counts["two_factor_codes"] = await two_factor_repository.purge(conn, now - TWO_FACTOR_CODES)
     return counts
 
 

@@ -9,8 +9,9 @@ import asyncpg
 
 from services.auth import audit, events, repository
 from services.auth.accounts import require_live_user
+from services.auth.audit import AuditEvent
 from services.auth.clock import Clock
-from services.auth.domain import ClientInfo, Language, Principal
+from services.auth.domain import ClientInfo, Language, Principal, User
 from services.auth.errors import PasswordRejected, TooManyAttempts, WrongCurrentPassword
 from services.auth.hashing import PasswordHashing
 from services.auth.password_policy import (
@@ -99,8 +100,23 @@ class Passwords:
         # zxcvbn is pure Python and takes up to tens of milliseconds: keep it off the loop.
         return await asyncio.to_thread(self._policy.quality, password, language, context)
 
+    async def confirm(
+        self, user: User, password: str, client: ClientInfo, refused_event: AuditEvent
+    ) -> None:
+        """Re-authentication for a sensitive change: the user's password, throttled like a
+        login; WrongCurrentPassword (401) otherwise."""
+        await self._check_current(
+            user.email, user.password_hash, password, client, refused_event=refused_event
+        )
+
     async def _check_current(
-        self, email: str, password_hash: str, password: str, client: ClientInfo
+        self,
+        email: str,
+        password_hash: str,
+        password: str,
+        client: ClientInfo,
+        *,
+        refused_event: AuditEvent = "password_change_refused",
     ) -> None:
         now = self._clock.now()
         async with self._pool.acquire() as conn:
@@ -116,7 +132,7 @@ class Passwords:
             user = await repository.find_user_by_email(conn, email)
             await audit.record(
                 conn,
-                "password_change_refused",
+                refused_event,
                 self._clock.now(),
                 user=user,
                 client=client,

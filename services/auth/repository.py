@@ -541,3 +541,18 @@ async def purge(conn: Connection, now: datetime, cutoffs: dict[str, datetime]) -
         "login_throttle": _count(throttle),
         "audit_log": _count(audit),
     }
+
+
+async def lock_sealed_private_keys(conn: Connection) -> list[tuple[str, bytes]]:
+    """(kid, sealed private key) of every key that still has one, locked (re-encryption)."""
+    rows = await conn.fetch(
+        """SELECT kid, sealed_private_key FROM signing_keys
+           WHERE sealed_private_key IS NOT NULL ORDER BY kid FOR UPDATE"""
+    )
+    return [(r["kid"], r["sealed_private_key"]) for r in rows]
+
+
+async def replace_sealed_private_key(conn: Connection, kid: str, sealed: bytes) -> None:
+    await conn.execute(
+        "UPDATE signing_keys SET sealed_private_key = $2 WHERE kid = $1", kid, sealed
+    )

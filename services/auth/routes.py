@@ -10,11 +10,16 @@ import ipaddress
 from typing import Any
 from uuid import UUID
 
-from litestar import Request, Response, Router, get, patch, post, put
+from litestar import Request, Response, Router, delete, get, patch, post, put
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_201_CREATED,
+    HTTP_202_ACCEPTED,
+    HTTP_204_NO_CONTENT,
+)
 
 from services.auth.accounts import Accounts, Me, NewUser
 from services.auth.asyncapi import asyncapi_document
@@ -26,13 +31,20 @@ from services.auth.keys import SigningKeys
 from services.auth.passwords import Passwords
 from services.auth.schemas import (
     ChangePasswordRequest,
+    CodeRequest,
     CreateUserRequest,
+    EnrollmentResponse,
     LoginRequest,
     LogoutRequest,
     MeResponse,
+    MfaRequiredResponse,
+    PasswordConfirmationRequest,
     PasswordQualityRequest,
     PasswordQualityResponse,
+    PhoneNumberRequest,
+    RecoveryCodesResponse,
     RefreshRequest,
+    SecondFactorRequest,
     TokenPairResponse,
     UpdateMeRequest,
     UserListResponse,
@@ -40,6 +52,7 @@ from services.auth.schemas import (
 )
 from services.auth.sessions import Sessions
 from services.auth.tokens import AccessTokens
+from services.auth.two_factor import MfaChallenge, TwoFactor
 from shared.tokens import JWKS_PATH
 
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
@@ -121,13 +134,128 @@ def _user_response(user: User) -> UserResponse:
 @post("/v1/auth/login", status_code=HTTP_200_OK, tags=["sessions"], summary="Log in")
 async def login(
     data: JSONBody[LoginRequest],
-    sessions: NamedDependency[Sessions],
+    two_factor: NamedDependency[TwoFactor],
+    client: NamedDependency[ClientInfo],
+) -> TokenPairResponse | MfaRequiredResponse:
+    """E-mail and password to an access token and a refresh token — or, with two-factor
+    authentication on, to `{mfa_required, mfa_token, expires_in}` for /v1/auth/login/2fa. 401
+    is identical for an unknown e-mail and a wrong password; 429 with Retry-After when
+    throttled."""
+    result = await two_factor.login(data.email, data.password, client)
+    if isinstance(result, MfaChallenge):
+        return MfaRequiredResponse.model_validate(result.as_dict())
+    return TokenPairResponse.model_validate(result.as_dict())
+
+
+@post(
+    "/v1/auth/login/2fa",
+    status_code=HTTP_200_OK,
+    tags=["sessions"],
+    summary="Log in: second factor",
+)
+async def login_second_factor(
+    data: JSONBody[SecondFactorRequest],
+    two_factor: NamedDependency[TwoFactor],
     client: NamedDependency[ClientInfo],
 ) -> TokenPairResponse:
-    """E-mail and password to an access token and a refresh token. 401 is identical for an
-    unknown e-mail and a wrong password; 429 with Retry-After when throttled."""
-    pair = await sessions.login(data.email, data.password, client)
+    """The mfa_token of the password step and a code of the authenticator app (or one
+    recovery code). 401 for a wrong code or a dead mfa_token (after 5 wrong codes it is dead:
+    start over with the password); 429 with Retry-After when too many wrong codes were sent for
+    the user across logins."""
+    pair = await two_factor.complete_login(data.mfa_token, data.code, client)
     return TokenPairResponse.model_validate(pair.as_dict())
+
+
+@post(
+    "/v1/me/2fa/phone",
+    status_code=HTTP_202_ACCEPTED,
+    tags=["two-factor"],
+    summary="Send a code by SMS to confirm my mobile number",
+    security=BEARER,
+)
+async def request_phone_code(
+    data: JSONBody[PhoneNumberRequest],
+    principal: NamedDependency[Principal],
+    two_factor: NamedDependency[TwoFactor],
+    client: NamedDependency[ClientInfo],
+) -> None:
+    """422 for a number that is not a valid mobile number; 429 with Retry-After during the
+    resend cooldown or past the hourly cap (per user and per number); 409 when 2FA is on."""
+    await two_factor.request_phone_code(principal, data.phone_number, client)
+
+
+@post(
+    "/v1/me/2fa/phone/verify",
+    status_code=HTTP_200_OK,
+    tags=["two-factor"],
+    summary="Confirm my mobile number with the SMS code",
+    security=BEARER,
+)
+async def verify_phone(
+    data: JSONBody[CodeRequest],
+    principal: NamedDependency[Principal],
+    two_factor: NamedDependency[TwoFactor],
+    client: NamedDependency[ClientInfo],
+) -> EnrollmentResponse:
+    """The number is confirmed and a TOTP secret is pending: scan the QR code. 422
+    `invalid-code` for a wrong, expired or used-up code (5 wrong tries kill a code)."""
+    enrollment = await two_factor.verify_phone(principal, data.code, client)
+    return EnrollmentResponse(otpauth_uri=enrollment.otpauth_uri, qr_svg=enrollment.qr_svg)
+
+
+@post(
+    "/v1/me/2fa/activate",
+    status_code=HTTP_200_OK,
+    tags=["two-factor"],
+    summary="Turn two-factor authentication on with a code of the app",
+    security=BEARER,
+)
+async def activate_two_factor(
+    data: JSONBody[CodeRequest],
+    principal: NamedDependency[Principal],
+    two_factor: NamedDependency[TwoFactor],
+    client: NamedDependency[ClientInfo],
+) -> RecoveryCodesResponse:
+    """Returns the 10 recovery codes, shown this once. 422 `invalid-code` for a wrong code;
+    409 without a confirmed number."""
+    codes = await two_factor.activate(principal, data.code, client)
+    return RecoveryCodesResponse(recovery_codes=codes)
+
+
+@post(
+    "/v1/me/2fa/recovery-codes",
+    status_code=HTTP_200_OK,
+    tags=["two-factor"],
+    summary="Replace my recovery codes",
+    security=BEARER,
+)
+async def regenerate_recovery_codes(
+    data: JSONBody[PasswordConfirmationRequest],
+    principal: NamedDependency[Principal],
+    two_factor: NamedDependency[TwoFactor],
+    client: NamedDependency[ClientInfo],
+) -> RecoveryCodesResponse:
+    """Needs the password (401 otherwise); the previous codes stop working."""
+    codes = await two_factor.regenerate_recovery_codes(principal, data.password, client)
+    return RecoveryCodesResponse(recovery_codes=codes)
+
+
+@delete(
+    "/v1/me/2fa",
+    status_code=HTTP_204_NO_CONTENT,
+    tags=["two-factor"],
+    summary="Turn two-factor authentication off",
+    security=BEARER,
+)
+async def deactivate_two_factor(
+    data: JSONBody[PasswordConfirmationRequest],
+    principal: NamedDependency[Principal],
+    two_factor: NamedDependency[TwoFactor],
+    client: NamedDependency[ClientInfo],
+) -> None:
+    """Back to password-only login. Needs the password (401 otherwise, counted like a failed
+    login); every other session of the user ends."""
+    await two_factor.deactivate(principal, data.password, client)
 
 
 @post("/v1/auth/refresh", status_code=HTTP_200_OK, tags=["sessions"], summary="Refresh tokens")
@@ -312,12 +440,19 @@ def auth_routers() -> list[Router]:
         "accounts": _from_state("accounts"),
         "sessions": _from_state("sessions"),
         "passwords": _from_state("passwords"),
+        "two_factor": _from_state("two_factor"),
         "keys": _from_state("signing_keys"),
     }
     api = Router(
         path="/",
         route_handlers=[
             login,
+            login_second_factor,
+            request_phone_code,
+            verify_phone,
+            activate_two_factor,
+            regenerate_recovery_codes,
+            deactivate_two_factor,
             refresh,
             logout,
             get_me,

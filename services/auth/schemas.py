@@ -123,3 +123,42 @@ class UserResponse(BaseModel):
 
 class UserListResponse(BaseModel):
     items: list[UserResponse]
+
+
+class MfaRequiredResponse(BaseModel):
+    mfa_required: Literal[True] = True
+    mfa_token: str = Field(description="Single use; send it with the code to /v1/auth/login/2fa.")
+    expires_in: int = Field(description="Seconds until the mfa_token expires.")
+
+
+class SecondFactorRequest(_Request):
+    mfa_token: Annotated[str, Field(min_length=1, max_length=200)]
+    code: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=40,
+            description="The 6-digit code of the authenticator app, or one recovery code.",
+        ),
+    ]
+
+
+class PhoneNumberRequest(_Request):
+    phone_number: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class CodeRequest(_Request):
+    code: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class EnrollmentResponse(BaseModel):
+    otpauth_uri: str
+    qr_svg: str = Field(description="The otpauth URI as a QR code (SVG) to scan with the app.")
+
+
+class RecoveryCodesResponse(BaseModel):
+    recovery_codes: list[str] = Field(description="Shown once; each works once.")
+
+
+class PasswordConfirmationRequest(_Request):
+    password: PasswordField

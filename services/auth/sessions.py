@@ -1,4 +1,6 @@
-"""Use cases of logging in and staying logged in: login, refresh, logout.
+"""Use cases of logging in and staying logged in: the password check, sessions, refresh, logout
+(the login route itself goes through services.auth.two_factor.TwoFactor.login, which decides
+whether a second factor is needed).
 
 A session is a refresh token family. Each refresh consumes the presented token and returns a new
 one; a consumed token presented again means it was copied, and the whole family is revoked.
@@ -62,12 +64,6 @@ class Sessions:
         self._tokens = tokens
         self._refresh_idle = refresh_idle
         self._session_max = session_max
-
-    async def login(self, email: str, password: str, client: ClientInfo) -> TokenPair:
-        """E-mail and password to a new session. Unknown e-mail and wrong password fail the
-        same way, after the same work."""
-        user = await self.check_password(email, password, client)
-        return await self.start_session(user, PASSWORD_AMR, client)
 
     async def check_password(self, email: str, password: str, client: ClientInfo) -> User:
         """The user whose password this is; throttled, audited, InvalidCredentials otherwise."""

@@ -21,8 +21,13 @@ CLOCHETTE = [sys.executable, "-m", "clochette.cli"]
 
 
 def run(
-    database_url: str, *args: str, stdin: str = "", tmp: Path
+    database_url: str,
+    *args: str,
+    stdin: str = "",
+    tmp: Path,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    extra = env or {}
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -33,6 +38,7 @@ def run(
         "AUTH_ARGON2_PARALLELISM": "1",
         "LOG_FORMAT": "json",
     }
+    env.update(extra)
     return subprocess.run(
         [*CLOCHETTE, *args],
         input=stdin,

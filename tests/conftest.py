@@ -7,6 +7,7 @@ real migrations built, so tests are isolated and can run in any order.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -97,27 +98,31 @@ async def template_database(pg_admin_url: str) -> AsyncIterator[str]:
         await admin.close()
 
 
-@pytest.fixture
-async def database_url(pg_admin_url: str, template_database: str) -> AsyncIterator[str]:
-    """A fresh, fully migrated database for this test alone."""
-    name = f"clochette_test_{uuid.uuid4().hex[:12]}"
+@contextlib.asynccontextmanager
+async def scratch_database(
+    pg_admin_url: str, prefix: str, template: str | None = None
+) -> AsyncIterator[str]:
+    """A database of its own for one test (a copy of `template` when given), dropped after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = await _admin(pg_admin_url)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+        clone = f' TEMPLATE "{template}"' if template else ""
+        await admin.execute(f'CREATE DATABASE "{name}"{clone}')
         yield with_database(pg_admin_url, name)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def database_url(pg_admin_url: str, template_database: str) -> AsyncIterator[str]:
+    """A fresh, fully migrated database for this test alone."""
+    async with scratch_database(pg_admin_url, "clochette_test", template_database) as url:
+        yield url
 
 
 @pytest.fixture
 async def empty_database_url(pg_admin_url: str) -> AsyncIterator[str]:
     """A fresh database without any migration, for testing the migration runner itself."""
-    name = f"clochette_empty_{uuid.uuid4().hex[:12]}"
-    admin = await _admin(pg_admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield with_database(pg_admin_url, name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with scratch_database(pg_admin_url, "clochette_empty") as url:
+        yield url

@@ -14,13 +14,20 @@ import pytest
 import yaml
 
 from clochette.cli import build_parser
+from services.auth.config import AuthSettings
+from services.notifier.ingest_settings import IngestSettings
 from shared.settings import Settings
 from shared.topics import DEFAULT_PARTITIONS
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S_BASE = DEPLOY / "k8s" / "base"
 REQUIRED = {"CLOCHETTE_ENV", "DATABASE_URL", "CLOCHETTE_SECRET_KEY", "KAFKA_BOOTSTRAP_SERVERS"}
-ACCEPTED = {field.alias for field in Settings.model_fields.values() if field.alias}
+ACCEPTED = {
+    field.alias
+    for model in (Settings, AuthSettings, IngestSettings)
+    for field in model.model_fields.values()
+    if field.alias
+}
 
 
 def load_all(path: Path) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Litestar, post
+from litestar.params import JSONBody
 from litestar.testing import TestClient
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,7 +22,7 @@ class CodeReplayed(DomainError):
 
 
 @post("/echo")
-async def echo(data: Body) -> dict[str, str]:
+async def echo(data: JSONBody[Body]) -> dict[str, str]:
     return {"language": data.language}
 
 

@@ -1,7 +1,7 @@
 """Recovery codes: ten single-use codes shown once at activation, stored only as digests.
 
 Each code is 12 characters of a 32-symbol alphabet without look-alikes (60 bits), shown as
-`XXXX-XXXX-XXXX`. With that much entropy a fast digest (SHA-256) is enough: there is nothing to
+`7KQ2-M9XH-4TPA`. With that much entropy a fast digest (SHA-256) is enough: there is nothing to
 brute-force offline.
 """
 
@@ -18,7 +18,7 @@ BITS_PER_CODE: Final = CODE_LENGTH * 5
 
 
 def new_codes(count: int = COUNT) -> list[str]:
-    """Fresh codes for display, formatted `XXXX-XXXX-XXXX`."""
+    """Fresh codes for display, formatted like `7KQ2-M9XH-4TPA`."""
     codes = []
     for _ in range(count):
         raw = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))

@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CHROMIUM ?= /usr/bin/chromium
 
 .DEFAULT_GOAL := help
 
@@ -31,11 +32,17 @@ lint: $(STAMP) ## ruff (lint + format check)
 
 .PHONY: typecheck
 typecheck: $(STAMP) ## mypy --strict
-	$(BIN)/mypy clochette services shared tests bench
+	$(BIN)/mypy clochette services shared tests bench chaos
+
+.PHONY: chromium
+chromium: ## Install Debian's Chromium for the browser tests (when missing; needs root and apt)
+	@test -x $(CHROMIUM) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); } \
+	  || { echo "Chromium not found at $(CHROMIUM): install Debian's chromium package or set CHROMIUM=/path/to/chromium"; exit 1; }
 
 .PHONY: pytest
-pytest: $(STAMP) ## The tests only (embedded PostgreSQL and broker unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
-	$(BIN)/pytest $(PYTEST_ARGS)
+pytest: $(STAMP) chromium ## The tests only (embedded PostgreSQL and broker unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
+	CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: test
 test: lint typecheck pytest ## The whole suite: lint, types, tests
@@ -51,6 +58,10 @@ bench: $(STAMP) ## Every benchmark on the embedded stack; table + .clochette/ben
 	  && (apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)); } \
 	  || echo "wrk not available: the Python load generator is used (it may saturate first)"
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+.PHONY: chaos
+chaos: $(STAMP) ## Soak with faults (CHAOS_MINUTES=10): kills, restarts, pauses, then checks every invariant
+	$(BIN)/python -m chaos $(CHAOS_ARGS)
 
 .PHONY: schemas
 schemas: $(STAMP) ## Regenerate the JSON Schemas of the events (shared/events/schemas/)

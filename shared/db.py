@@ -8,11 +8,34 @@ from typing import Any
 import asyncpg
 
 
+class RawJson(str):
+    """JSON text that is already serialized: a `jsonb` parameter or COPY value stored as is."""
+
+    __slots__ = ()
+
+
+_JSONB_VERSION = b"\x01"
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    text = value if isinstance(value, RawJson) else json.dumps(value)
+    return _JSONB_VERSION + text.encode()
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
 async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
-    for typename in ("json", "jsonb"):
-        await conn.set_type_codec(
-            typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    # Binary, so that COPY (binary only in asyncpg) can write jsonb columns.
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=_encode_jsonb,
+        decoder=_decode_jsonb,
+        schema="pg_catalog",
+        format="binary",
+    )
 
 
 async def create_pool(

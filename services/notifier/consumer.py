@@ -180,7 +180,9 @@ class IngestConsumer:
         self._pool = await create_pool(
             self._dsn, min_size=1, max_size=self._settings.db_pool_size, search_path="notifier"
         )
-        self._repository = IngestRepository(self._pool)
+        self._repository = IngestRepository(
+            self._pool, copy_threshold=self._settings.copy_threshold
+        )
         self._tasks = [
             asyncio.create_task(self._run(), name="notifier-consumer"),
             asyncio.create_task(self._every(self._settings.lag_interval_s, self.update_lag)),
@@ -585,6 +587,8 @@ class IngestConsumer:
             for event_id in outcome.unrouted_events:
                 metrics.RECORDS_UNROUTED.labels(topic_of[event_id]).inc()
         metrics.NOTIFICATIONS_CREATED.inc(outcome.notifications_inserted)
+        if batch.needs_database:
+            metrics.BATCHES_STORED.labels("copy" if outcome.copied else "statement").inc()
 
     @property
     def _repo(self) -> IngestRepository:

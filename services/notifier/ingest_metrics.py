@@ -81,6 +81,12 @@ BATCH_SIZE = Histogram(
     "Records per stored batch.",
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000),
 )
+BATCHES_STORED = Counter(
+    "notifier_batches_stored_total",
+    "Stored batches by write path: copy (bulk, large batches) or statement (small batches, "
+    "redeliveries, users not yet projected).",
+    ["path"],
+)
 BATCH_DURATION = Histogram(
     "notifier_batch_store_duration_seconds",
     "Time to store one batch in PostgreSQL and commit its offsets.",

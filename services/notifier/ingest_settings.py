@@ -46,6 +46,9 @@ class IngestSettings(BaseSettings):
     housekeeping_interval_s: float = Field(600.0, alias="NOTIFIER_HOUSEKEEPING_INTERVAL", gt=0)
     broadcast_retention_days: int = Field(8, alias="NOTIFIER_BROADCAST_RETENTION_DAYS", ge=1)
     provisional_retention_days: int = Field(30, alias="NOTIFIER_PROVISIONAL_RETENTION_DAYS", ge=1)
+    # Batches of at least this many events are written with COPY (throughput); smaller ones with
+    # one INSERT statement (latency). 1 always copies; a huge value never does.
+    copy_threshold: int = Field(200, alias="NOTIFIER_COPY_THRESHOLD", ge=1)
     db_pool_size: int = Field(2, alias="NOTIFIER_INGEST_DB_POOL_SIZE", ge=1, le=20)
 
     @property

@@ -66,6 +66,18 @@ def cmd_notifier(settings: Settings, _args: argparse.Namespace) -> int:
     return _serve("notifier", settings)
 
 
+def cmd_web(settings: Settings, _args: argparse.Namespace) -> int:
+    """The reference web client: static files only, so no database or broker is needed."""
+    from clochette.devstack import require_free_port
+    from clochette.web.server import create_app as create_web_app
+    from shared.http import serve
+
+    host, port = settings.web_listen
+    require_free_port(host, port, "The web client", "WEB_APP_BASE_URL")
+    serve(create_web_app(settings), host, port)
+    return 0
+
+
 def cmd_migrate(_settings: Settings, args: argparse.Namespace) -> int:
     from clochette.services import SERVICES, migrate_all
 
@@ -131,9 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    add("dev", cmd_dev, "run everything: embedded PostgreSQL and broker, migrations, both services")
+    add(
+        "dev",
+        cmd_dev,
+        "run everything: embedded PostgreSQL and broker, migrations, both services, web client",
+    )
     add("auth", cmd_auth, "run the auth service (AUTH_HOST:AUTH_PORT)")
     add("notifier", cmd_notifier, "run the notifier service (NOTIFIER_HOST:NOTIFIER_PORT)")
+    add("web", cmd_web, "serve the reference web client (on WEB_APP_BASE_URL's port)")
     migrate = add("migrate", cmd_migrate, "apply pending database migrations")
     migrate.add_argument("--service", choices=["all", "auth", "notifier"], default="all")
     topics = add("topics", cmd_topics, "create the Kafka topics of the manifest that are missing")

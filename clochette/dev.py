@@ -80,17 +80,54 @@ def _wait_ready(url: str, stack: DevStack) -> None:
     raise StackError(f"{url} did not answer 200 within {READY_TIMEOUT:.0f} s")
 
 
+@dataclass(frozen=True)
+class DevUrls:
+    """Where each part of the running stack answers (banner and dev.json)."""
+
+    auth: str
+    notifier: str
+    web: str
+    database: str
+    bootstrap: str
+
+
+def _require_free_ports(settings: Settings) -> None:
+    """Every listener's port, checked before anything starts: one clear line, no traceback."""
+    require_free_port(settings.auth_host, settings.auth_port, "The auth service", "AUTH_PORT")
+    require_free_port(
+        settings.notifier_host, settings.notifier_port, "The notifier", "NOTIFIER_PORT"
+    )
+    web_host, web_port = settings.web_listen
+    require_free_port(web_host, web_port, "The web client", "WEB_APP_BASE_URL")
+
+
+def _start_services(stack: DevStack, settings: Settings, env: dict[str, str]) -> None:
+    """auth, notifier and the web client as child processes; returns once all answer."""
+    for name in ("auth", "notifier", "web"):
+        stack.services.append(
+            spawn(
+                name,
+                [sys.executable, "-m", "clochette.cli", name],
+                env=env,
+                output=sys.stdout,
+                prefix=f"{name:<8} | ",
+            )
+        )
+    web_host, web_port = settings.web_listen
+    _wait_ready(f"http://{settings.auth_host}:{settings.auth_port}/health/ready", stack)
+    _wait_ready(f"http://{settings.notifier_host}:{settings.notifier_port}/health/ready", stack)
+    _wait_ready(f"http://{web_host}:{web_port}/health/live", stack)
+
+
 def run_dev(settings: Settings) -> int:
-    """Start PostgreSQL, the broker, migrations, topics and both services; stop all on Ctrl-C."""
+    """Start PostgreSQL, the broker, migrations, topics, both services and the web client;
+    stop all on Ctrl-C."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
     home = clochette_home()
     home.mkdir(parents=True, exist_ok=True)
     stack = DevStack()
     try:
-        require_free_port(settings.auth_host, settings.auth_port, "The auth service", "AUTH_PORT")
-        require_free_port(
-            settings.notifier_host, settings.notifier_port, "The notifier", "NOTIFIER_PORT"
-        )
+        _require_free_ports(settings)
         database_url = settings.database_url
         if not database_url:
             pg_port = int(os.environ.get("CLOCHETTE_PG_PORT", DEFAULT_PG_PORT))
@@ -118,23 +155,17 @@ def run_dev(settings: Settings) -> int:
             "LOG_FORMAT": os.environ.get("LOG_FORMAT", "console"),
             "PYTHONUNBUFFERED": "1",
         }
-        for name in ("auth", "notifier"):
-            stack.services.append(
-                spawn(
-                    name,
-                    [sys.executable, "-m", "clochette.cli", name],
-                    env=env,
-                    output=sys.stdout,
-                    prefix=f"{name:<8} | ",
-                )
-            )
-        auth_url = f"http://{settings.auth_host}:{settings.auth_port}"
-        notifier_url = f"http://{settings.notifier_host}:{settings.notifier_port}"
-        _wait_ready(f"{auth_url}/health/ready", stack)
-        _wait_ready(f"{notifier_url}/health/ready", stack)
+        _start_services(stack, settings, env)
+        urls = DevUrls(
+            auth=f"http://{settings.auth_host}:{settings.auth_port}",
+            notifier=f"http://{settings.notifier_host}:{settings.notifier_port}",
+            web=settings.web_app_base_url.rstrip("/"),
+            database=database_url,
+            bootstrap=bootstrap,
+        )
         demo = _seed_demo(settings, database_url, home)
-        _write_state(home, database_url, bootstrap, auth_url, notifier_url)
-        _banner(auth_url, notifier_url, database_url, bootstrap, demo)
+        _write_state(home, urls)
+        _banner(urls, demo)
         while True:
             for service in stack.services:
                 if service.process.poll() is not None:
@@ -156,13 +187,14 @@ def run_dev(settings: Settings) -> int:
         _say("stopped")
 
 
-def _write_state(home: Path, database_url: str, bootstrap: str, auth: str, notifier: str) -> None:
+def _write_state(home: Path, urls: DevUrls) -> None:
     state = {
         "pid": os.getpid(),
-        "database_url": database_url,
-        "kafka_bootstrap_servers": bootstrap,
-        "auth_url": auth,
-        "notifier_url": notifier,
+        "database_url": urls.database,
+        "kafka_bootstrap_servers": urls.bootstrap,
+        "auth_url": urls.auth,
+        "notifier_url": urls.notifier,
+        "web_url": urls.web,
     }
     (home / "dev.json").write_text(json.dumps(state, indent=2) + "\n")
 
@@ -183,16 +215,16 @@ def _seed_demo(settings: Settings, database_url: str, home: Path) -> list[str]:
     return demo.banner_lines()
 
 
-def _banner(
-    auth: str, notifier: str, database_url: str, bootstrap: str, demo: list[str] | None = None
-) -> None:
+def _banner(urls: DevUrls, demo: list[str] | None = None) -> None:
+    auth, notifier = urls.auth, urls.notifier
     lines = [
         "",
         "Clochette is running. Ctrl-C stops everything.",
+        f"  web client        {urls.web}   (settings page and bell; log in with the demo login)",
         f"  auth service      {auth}   (OpenAPI: {auth}/schema, {auth}/schema/openapi.json)",
         f"  notifier service  {notifier}   (OpenAPI: {notifier}/schema)",
-        f"  PostgreSQL        {database_url}",
-        f"  Kafka bootstrap   {bootstrap}",
+        f"  PostgreSQL        {urls.database}",
+        f"  Kafka bootstrap   {urls.bootstrap}",
         *(demo or []),
         "",
     ]

@@ -7,6 +7,7 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,20 @@ class Settings(BaseSettings):
     notifier_poll_interval_seconds: int = Field(30, alias="NOTIFIER_POLL_INTERVAL", ge=1)
     notifier_retention_days: int = Field(180, alias="NOTIFIER_RETENTION_DAYS", ge=1)
     web_app_base_url: str = Field("http://127.0.0.1:3000", alias="WEB_APP_BASE_URL")
+    # Browsers call both services cross-origin from the web app; only these origins may.
+    cors_allowed_origins: str | None = Field(None, alias="CORS_ALLOWED_ORIGINS")
+    # Where the browser reaches the services (the reference web client's config.json and CSP);
+    # unset, the services' own listeners.
+    web_auth_url: str | None = Field(None, alias="WEB_AUTH_URL")
+    web_notifier_url: str | None = Field(None, alias="WEB_NOTIFIER_URL")
+    web_host: str | None = Field(None, alias="WEB_HOST")
+
+    @model_validator(mode="after")
+    def _origins_are_urls(self) -> Settings:
+        # Fail at start-up on a typo, not with a browser silently refusing every call.
+        self.cors_origins  # noqa: B018 - evaluated for its validation
+        origin_of(self.web_app_base_url)
+        return self
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
@@ -68,6 +83,37 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """Origins allowed to call the services from a browser: CORS_ALLOWED_ORIGINS
+        (comma-separated, `*` for any), else the origin of WEB_APP_BASE_URL alone."""
+        if self.cors_allowed_origins is None:
+            return [origin_of(self.web_app_base_url)]
+        return [
+            item if item == "*" else origin_of(item)
+            for item in (part.strip() for part in self.cors_allowed_origins.split(","))
+            if item
+        ]
+
+    @property
+    def web_listen(self) -> tuple[str, int]:
+        """Host and port of the reference web client: WEB_APP_BASE_URL's, or WEB_HOST (e.g.
+        0.0.0.0 in a container) with its port."""
+        parts = urlsplit(self.web_app_base_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return self.web_host or parts.hostname or "127.0.0.1", port
+
+    @property
+    def public_auth_url(self) -> str:
+        """The auth service as the browser reaches it."""
+        return (self.web_auth_url or _listener_url(self.auth_host, self.auth_port)).rstrip("/")
+
+    @property
+    def public_notifier_url(self) -> str:
+        """The notifier as the browser reaches it."""
+        url = self.web_notifier_url or _listener_url(self.notifier_host, self.notifier_port)
+        return url.rstrip("/")
 
     def require_database_url(self) -> str:
         if not self.database_url:
@@ -83,6 +129,24 @@ class Settings(BaseSettings):
         if self.is_production:
             raise ConfigurationError("CLOCHETTE_SECRET_KEY is required in production")
         return development_secret_key()
+
+
+def origin_of(url: str) -> str:
+    """The RFC 6454 origin (`scheme://host[:port]`, default ports dropped, lower case) of a URL,
+    as a browser sends it in `Origin`; a value that is not an http(s) URL is refused."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default = 443 if parts.scheme == "https" else 80
+    port = "" if parts.port in (None, default) else f":{parts.port}"
+    return f"{parts.scheme}://{host}{port}"
+
+
+def _listener_url(host: str, port: int) -> str:
+    """A URL for a listener; a wildcard bind address is reached on the loopback interface."""
+    reachable = "127.0.0.1" if host in {"0.0.0.0", "", "::"} else host  # noqa: S104 - a check
+    return f"http://{reachable}:{port}"
 
 
 def production_problems(settings: Settings) -> list[str]:

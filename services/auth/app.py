@@ -30,6 +30,7 @@ from services.auth.sessions import Sessions
 from services.auth.throttling import LoginThrottle, ThrottlePolicy
 from services.auth.tokens import AccessTokens
 from services.auth.two_factor import TwoFactor, TwoFactorPolicy
+from shared.cors import cors_config, with_cors
 from shared.db import create_pool, database_is_reachable
 from shared.http import build_app, health_routes, openapi_config
 from shared.kafka import create_producer
@@ -254,5 +255,9 @@ def create_app(
             "Credentials, display language, two-factor authentication and access tokens.",
         ),
         lifespan=[resources],
+        # The web app logs in, reads /v1/me, changes the password and 2FA from its own origin.
+        on_app_init=[
+            with_cors(cors_config(settings, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]))
+        ],
     )
     return app

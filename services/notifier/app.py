@@ -14,6 +14,7 @@ from services.notifier.asyncapi import asyncapi_route
 from services.notifier.consumer import IngestConsumer
 from services.notifier.http_metrics import instrument_http
 from services.notifier.ingest_settings import IngestSettings
+from shared.cors import cors_config, with_cors
 from shared.db import create_pool, database_is_reachable
 from shared.http import build_app, health_routes, openapi_config
 from shared.kafka import BrokerProbe
@@ -87,6 +88,18 @@ def create_app(settings: Settings, *, ingest: IngestSettings | None = None) -> L
             "Per-user notifications behind the bell: list, unread count, mark as read.",
         ),
         lifespan=[resources, api_lifespan(settings)],
-        on_app_init=[instrument_http],
+        on_app_init=[
+            instrument_http,
+            # The bell polls from the web app's origin and must read ETag and X-Poll-Interval;
+            # If-None-Match is not a CORS-safelisted header, so the preflight must allow it.
+            with_cors(
+                cors_config(
+                    settings,
+                    methods=["GET", "POST"],
+                    allow_headers=["If-None-Match"],
+                    expose_headers=["ETag", "X-Poll-Interval"],
+                )
+            ),
+        ],
     )
     return app

@@ -59,6 +59,7 @@ def dev_environment(home: Path) -> dict[str, str]:
         NOTIFIER_PORT=str(free_port()),
         CLOCHETTE_PG_PORT=str(free_port()),
         CLOCHETTE_BROKER_PORT=str(free_port()),
+        WEB_APP_BASE_URL=f"http://127.0.0.1:{free_port()}",
     )
     env["AUTH_JWKS_URL"] = f"http://127.0.0.1:{env['AUTH_PORT']}/.well-known/jwks.json"
     return env

@@ -1,0 +1,362 @@
+// The page's own strings in the four display languages (the services localize what they send:
+// password-quality labels, rule messages, notification titles and bodies).
+
+export const LANGUAGES = ["nl", "fr", "en", "de"];
+
+const STRINGS = {
+  en: {
+    page_title: "Clochette — personal settings",
+    skip: "Skip to content",
+    brand: "Clochette",
+    loading: "Loading…",
+    logout: "Log out",
+    bell: "Notifications",
+    bell_unread: "Notifications, {count} unread",
+    notifications: "Notifications",
+    mark_all_read: "Mark all as read",
+    load_more: "Show older notifications",
+    no_notifications: "No notifications yet.",
+    unread: "Unread",
+    close: "Close",
+    login_heading: "Log in",
+    email: "E-mail address",
+    password: "Password",
+    login_submit: "Log in",
+    mfa_heading: "Two-step verification",
+    mfa_explain: "Enter the 6-digit code from your authenticator app, or one of your recovery codes.",
+    mfa_code: "Code",
+    mfa_submit: "Verify",
+    start_over: "Start over",
+    err_credentials: "The e-mail address or the password is not correct.",
+    err_throttled: "Too many attempts. Try again in {seconds} seconds.",
+    err_second_factor: "That code is not valid.",
+    err_network: "The service cannot be reached. Check your connection and try again.",
+    err_session: "Your session has ended. Please log in again.",
+    err_generic: "Something went wrong: {detail}",
+    settings_heading: "Personal settings",
+    language_heading: "Display language",
+    language_label: "Language",
+    language_saved: "The display language was changed.",
+    email_heading: "Login e-mail",
+    email_explain:
+      "You cannot change your own login e-mail. An administrator of your organisation must create a new user with the new address.",
+    password_heading: "Password",
+    current_password: "Current password",
+    new_password: "New password",
+    confirm_password: "Repeat the new password",
+    password_submit: "Change password",
+    password_changed: "Your password was changed. Your other sessions were logged out.",
+    quality: "Password quality",
+    quality_empty: "Type a new password to see its quality.",
+    two_factor_heading: "Two-factor authentication",
+    two_factor_off:
+      "Two-factor authentication is off. Protect your account with a code from an authenticator app.",
+    two_factor_on: "Two-factor authentication is on. Phone number: {phone}",
+    activate: "Activate",
+    deactivate: "Deactivate",
+    cancel: "Cancel",
+    phone_label: "Mobile phone number",
+    phone_hint: "We send a 6-digit code by SMS to confirm the number.",
+    send_code: "Send code",
+    sms_sent: "A code was sent by SMS.",
+    sms_code: "Code from the SMS",
+    confirm_phone: "Confirm number",
+    qr_explain:
+      "Scan this QR code with your authenticator app (or type in the key below), then enter the code the app shows.",
+    qr_alt: "QR code that adds Clochette to an authenticator app",
+    secret_label: "Key for manual entry",
+    app_code: "Code from the app",
+    activate_submit: "Activate two-factor authentication",
+    recovery_heading: "Your recovery codes",
+    recovery_explain:
+      "Keep these codes somewhere safe: each one lets you log in once without your phone. They are shown only now.",
+    recovery_done: "I have saved my codes",
+    deactivate_explain: "Enter your password to turn two-factor authentication off.",
+    deactivate_submit: "Deactivate two-factor authentication",
+    two_factor_enabled: "Two-factor authentication is now on.",
+    two_factor_disabled: "Two-factor authentication is now off.",
+  },
+  nl: {
+    page_title: "Clochette — persoonlijke instellingen",
+    skip: "Naar de inhoud",
+    brand: "Clochette",
+    loading: "Bezig met laden…",
+    logout: "Afmelden",
+    bell: "Meldingen",
+    bell_unread: "Meldingen, {count} ongelezen",
+    notifications: "Meldingen",
+    mark_all_read: "Alles als gelezen markeren",
+    load_more: "Oudere meldingen tonen",
+    no_notifications: "Nog geen meldingen.",
+    unread: "Ongelezen",
+    close: "Sluiten",
+    login_heading: "Aanmelden",
+    email: "E-mailadres",
+    password: "Wachtwoord",
+    login_submit: "Aanmelden",
+    mfa_heading: "Verificatie in twee stappen",
+    mfa_explain: "Geef de code van 6 cijfers uit je authenticator-app in, of een van je herstelcodes.",
+    mfa_code: "Code",
+    mfa_submit: "Verifiëren",
+    start_over: "Opnieuw beginnen",
+    err_credentials: "Het e-mailadres of het wachtwoord is niet juist.",
+    err_throttled: "Te veel pogingen. Probeer het opnieuw over {seconds} seconden.",
+    err_second_factor: "Die code is niet geldig.",
+    err_network: "De dienst is niet bereikbaar. Controleer je verbinding en probeer opnieuw.",
+    err_session: "Je sessie is afgelopen. Meld je opnieuw aan.",
+    err_generic: "Er ging iets mis: {detail}",
+    settings_heading: "Persoonlijke instellingen",
+    language_heading: "Weergavetaal",
+    language_label: "Taal",
+    language_saved: "De weergavetaal is gewijzigd.",
+    email_heading: "Aanmeld-e-mailadres",
+    email_explain:
+      "Je kunt je eigen aanmeld-e-mailadres niet wijzigen. Een beheerder van je organisatie moet een nieuwe gebruiker met het nieuwe adres aanmaken.",
+    password_heading: "Wachtwoord",
+    current_password: "Huidig wachtwoord",
+    new_password: "Nieuw wachtwoord",
+    confirm_password: "Herhaal het nieuwe wachtwoord",
+    password_submit: "Wachtwoord wijzigen",
+    password_changed: "Je wachtwoord is gewijzigd. Je andere sessies zijn afgemeld.",
+    quality: "Wachtwoordsterkte",
+    quality_empty: "Typ een nieuw wachtwoord om de sterkte te zien.",
+    two_factor_heading: "Tweestapsverificatie",
+    two_factor_off:
+      "Tweestapsverificatie staat uit. Bescherm je account met een code uit een authenticator-app.",
+    two_factor_on: "Tweestapsverificatie staat aan. Telefoonnummer: {phone}",
+    activate: "Activeren",
+    deactivate: "Deactiveren",
+    cancel: "Annuleren",
+    phone_label: "Gsm-nummer",
+    phone_hint: "We sturen een code van 6 cijfers per sms om het nummer te bevestigen.",
+    send_code: "Code versturen",
+    sms_sent: "Er is een code per sms verstuurd.",
+    sms_code: "Code uit de sms",
+    confirm_phone: "Nummer bevestigen",
+    qr_explain:
+      "Scan deze QR-code met je authenticator-app (of typ de sleutel hieronder over) en geef daarna de code in die de app toont.",
+    qr_alt: "QR-code die Clochette aan een authenticator-app toevoegt",
+    secret_label: "Sleutel om over te typen",
+    app_code: "Code uit de app",
+    activate_submit: "Tweestapsverificatie activeren",
+    recovery_heading: "Je herstelcodes",
+    recovery_explain:
+      "Bewaar deze codes op een veilige plek: met elke code kun je je één keer aanmelden zonder je telefoon. Ze worden alleen nu getoond.",
+    recovery_done: "Ik heb mijn codes bewaard",
+    deactivate_explain: "Geef je wachtwoord in om tweestapsverificatie uit te zetten.",
+    deactivate_submit: "Tweestapsverificatie deactiveren",
+    two_factor_enabled: "Tweestapsverificatie staat nu aan.",
+    two_factor_disabled: "Tweestapsverificatie staat nu uit.",
+  },
+  fr: {
+    page_title: "Clochette — paramètres personnels",
+    skip: "Aller au contenu",
+    brand: "Clochette",
+    loading: "Chargement…",
+    logout: "Se déconnecter",
+    bell: "Notifications",
+    bell_unread: "Notifications, {count} non lues",
+    notifications: "Notifications",
+    mark_all_read: "Tout marquer comme lu",
+    load_more: "Afficher les notifications plus anciennes",
+    no_notifications: "Aucune notification pour l’instant.",
+    unread: "Non lue",
+    close: "Fermer",
+    login_heading: "Connexion",
+    email: "Adresse e-mail",
+    password: "Mot de passe",
+    login_submit: "Se connecter",
+    mfa_heading: "Vérification en deux étapes",
+    mfa_explain:
+      "Saisissez le code à 6 chiffres de votre application d’authentification, ou l’un de vos codes de récupération.",
+    mfa_code: "Code",
+    mfa_submit: "Vérifier",
+    start_over: "Recommencer",
+    err_credentials: "L’adresse e-mail ou le mot de passe est incorrect.",
+    err_throttled: "Trop de tentatives. Réessayez dans {seconds} secondes.",
+    err_second_factor: "Ce code n’est pas valable.",
+    err_network: "Le service est injoignable. Vérifiez votre connexion et réessayez.",
+    err_session: "Votre session a pris fin. Veuillez vous reconnecter.",
+    err_generic: "Une erreur s’est produite : {detail}",
+    settings_heading: "Paramètres personnels",
+    language_heading: "Langue d’affichage",
+    language_label: "Langue",
+    language_saved: "La langue d’affichage a été modifiée.",
+    email_heading: "E-mail de connexion",
+    email_explain:
+      "Vous ne pouvez pas modifier votre propre e-mail de connexion. Un administrateur de votre organisation doit créer un nouvel utilisateur avec la nouvelle adresse.",
+    password_heading: "Mot de passe",
+    current_password: "Mot de passe actuel",
+    new_password: "Nouveau mot de passe",
+    confirm_password: "Répétez le nouveau mot de passe",
+    password_submit: "Modifier le mot de passe",
+    password_changed: "Votre mot de passe a été modifié. Vos autres sessions ont été fermées.",
+    quality: "Qualité du mot de passe",
+    quality_empty: "Tapez un nouveau mot de passe pour voir sa qualité.",
+    two_factor_heading: "Authentification à deux facteurs",
+    two_factor_off:
+      "L’authentification à deux facteurs est désactivée. Protégez votre compte avec un code d’une application d’authentification.",
+    two_factor_on: "L’authentification à deux facteurs est activée. Numéro de téléphone : {phone}",
+    activate: "Activer",
+    deactivate: "Désactiver",
+    cancel: "Annuler",
+    phone_label: "Numéro de GSM",
+    phone_hint: "Nous envoyons un code à 6 chiffres par SMS pour confirmer le numéro.",
+    send_code: "Envoyer le code",
+    sms_sent: "Un code a été envoyé par SMS.",
+    sms_code: "Code reçu par SMS",
+    confirm_phone: "Confirmer le numéro",
+    qr_explain:
+      "Scannez ce code QR avec votre application d’authentification (ou saisissez la clé ci-dessous), puis entrez le code affiché par l’application.",
+    qr_alt: "Code QR qui ajoute Clochette à une application d’authentification",
+    secret_label: "Clé à saisir manuellement",
+    app_code: "Code de l’application",
+    activate_submit: "Activer l’authentification à deux facteurs",
+    recovery_heading: "Vos codes de récupération",
+    recovery_explain:
+      "Conservez ces codes en lieu sûr : chacun permet de vous connecter une fois sans votre téléphone. Ils ne sont affichés qu’une seule fois.",
+    recovery_done: "J’ai conservé mes codes",
+    deactivate_explain:
+      "Saisissez votre mot de passe pour désactiver l’authentification à deux facteurs.",
+    deactivate_submit: "Désactiver l’authentification à deux facteurs",
+    two_factor_enabled: "L’authentification à deux facteurs est maintenant activée.",
+    two_factor_disabled: "L’authentification à deux facteurs est maintenant désactivée.",
+  },
+  de: {
+    page_title: "Clochette — persönliche Einstellungen",
+    skip: "Zum Inhalt",
+    brand: "Clochette",
+    loading: "Wird geladen…",
+    logout: "Abmelden",
+    bell: "Benachrichtigungen",
+    bell_unread: "Benachrichtigungen, {count} ungelesen",
+    notifications: "Benachrichtigungen",
+    mark_all_read: "Alle als gelesen markieren",
+    load_more: "Ältere Benachrichtigungen anzeigen",
+    no_notifications: "Noch keine Benachrichtigungen.",
+    unread: "Ungelesen",
+    close: "Schließen",
+    login_heading: "Anmelden",
+    email: "E-Mail-Adresse",
+    password: "Passwort",
+    login_submit: "Anmelden",
+    mfa_heading: "Bestätigung in zwei Schritten",
+    mfa_explain:
+      "Geben Sie den 6-stelligen Code aus Ihrer Authenticator-App oder einen Ihrer Wiederherstellungscodes ein.",
+    mfa_code: "Code",
+    mfa_submit: "Bestätigen",
+    start_over: "Neu beginnen",
+    err_credentials: "Die E-Mail-Adresse oder das Passwort ist nicht korrekt.",
+    err_throttled: "Zu viele Versuche. Versuchen Sie es in {seconds} Sekunden erneut.",
+    err_second_factor: "Dieser Code ist nicht gültig.",
+    err_network:
+      "Der Dienst ist nicht erreichbar. Prüfen Sie Ihre Verbindung und versuchen Sie es erneut.",
+    err_session: "Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.",
+    err_generic: "Etwas ist schiefgelaufen: {detail}",
+    settings_heading: "Persönliche Einstellungen",
+    language_heading: "Anzeigesprache",
+    language_label: "Sprache",
+    language_saved: "Die Anzeigesprache wurde geändert.",
+    email_heading: "Anmelde-E-Mail",
+    email_explain:
+      "Sie können Ihre eigene Anmelde-E-Mail nicht ändern. Ein Administrator Ihrer Organisation muss einen neuen Benutzer mit der neuen Adresse anlegen.",
+    password_heading: "Passwort",
+    current_password: "Aktuelles Passwort",
+    new_password: "Neues Passwort",
+    confirm_password: "Neues Passwort wiederholen",
+    password_submit: "Passwort ändern",
+    password_changed: "Ihr Passwort wurde geändert. Ihre anderen Sitzungen wurden abgemeldet.",
+    quality: "Passwortqualität",
+    quality_empty: "Geben Sie ein neues Passwort ein, um seine Qualität zu sehen.",
+    two_factor_heading: "Zwei-Faktor-Authentifizierung",
+    two_factor_off:
+      "Die Zwei-Faktor-Authentifizierung ist aus. Schützen Sie Ihr Konto mit einem Code aus einer Authenticator-App.",
+    two_factor_on: "Die Zwei-Faktor-Authentifizierung ist an. Telefonnummer: {phone}",
+    activate: "Aktivieren",
+    deactivate: "Deaktivieren",
+    cancel: "Abbrechen",
+    phone_label: "Mobilnummer",
+    phone_hint: "Wir senden einen 6-stelligen Code per SMS, um die Nummer zu bestätigen.",
+    send_code: "Code senden",
+    sms_sent: "Ein Code wurde per SMS gesendet.",
+    sms_code: "Code aus der SMS",
+    confirm_phone: "Nummer bestätigen",
+    qr_explain:
+      "Scannen Sie diesen QR-Code mit Ihrer Authenticator-App (oder tippen Sie den Schlüssel unten ab) und geben Sie dann den Code ein, den die App anzeigt.",
+    qr_alt: "QR-Code, der Clochette zu einer Authenticator-App hinzufügt",
+    secret_label: "Schlüssel zur manuellen Eingabe",
+    app_code: "Code aus der App",
+    activate_submit: "Zwei-Faktor-Authentifizierung aktivieren",
+    recovery_heading: "Ihre Wiederherstellungscodes",
+    recovery_explain:
+      "Bewahren Sie diese Codes sicher auf: Mit jedem können Sie sich einmal ohne Ihr Telefon anmelden. Sie werden nur jetzt angezeigt.",
+    recovery_done: "Ich habe meine Codes gespeichert",
+    deactivate_explain:
+      "Geben Sie Ihr Passwort ein, um die Zwei-Faktor-Authentifizierung auszuschalten.",
+    deactivate_submit: "Zwei-Faktor-Authentifizierung deaktivieren",
+    two_factor_enabled: "Die Zwei-Faktor-Authentifizierung ist jetzt an.",
+    two_factor_disabled: "Die Zwei-Faktor-Authentifizierung ist jetzt aus.",
+  },
+};
+
+let current = "en";
+
+/** The language the page starts in before anyone logs in: the browser's first supported one. */
+export function preferredLanguage() {
+  for (const tag of navigator.languages || [navigator.language || "en"]) {
+    const base = String(tag).slice(0, 2).toLowerCase();
+    if (LANGUAGES.includes(base)) return base;
+  }
+  return "en";
+}
+
+export function language() {
+  return current;
+}
+
+/** A string of the current language with {placeholders} filled in. */
+export function t(key, params = {}) {
+  const template = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
+  return template.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ""));
+}
+
+/** Switch the page: every element with data-i18n (text) or data-i18n-<attr> (attribute). */
+export function setLanguage(lang, root = document) {
+  current = LANGUAGES.includes(lang) ? lang : "en";
+  document.documentElement.lang = current;
+  document.title = t("page_title");
+  for (const element of root.querySelectorAll("[data-i18n]")) {
+    element.textContent = t(element.dataset.i18n);
+  }
+  for (const attribute of ["placeholder", "aria-label", "alt", "title"]) {
+    const key = `i18n${attribute.replace(/(^|-)(\w)/g, (_, __, c) => c.toUpperCase())}`;
+    for (const element of root.querySelectorAll(`[data-i18n-${attribute}]`)) {
+      element.setAttribute(attribute, t(element.dataset[key]));
+    }
+  }
+}
+
+/** "3 minutes ago" in the current language (Intl.RelativeTimeFormat). */
+export function relativeTime(iso, now = Date.now()) {
+  const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
+  const format = new Intl.RelativeTimeFormat(current, { numeric: "auto" });
+  const units = [
+    ["year", 31536000],
+    ["month", 2592000],
+    ["week", 604800],
+    ["day", 86400],
+    ["hour", 3600],
+    ["minute", 60],
+  ];
+  for (const [unit, size] of units) {
+    if (Math.abs(seconds) >= size) return format.format(Math.round(seconds / size), unit);
+  }
+  return format.format(Math.abs(seconds) < 10 ? 0 : seconds, "second");
+}
+
+/** A full date and time for the tooltip of a relative time. */
+export function fullTime(iso) {
+  return new Intl.DateTimeFormat(current, { dateStyle: "long", timeStyle: "short" }).format(
+    new Date(iso),
+  );
+}

@@ -1,0 +1,243 @@
+// The personal settings page: language, the read-only e-mail, the password with its quality
+// meter, and the two-factor panel (phone → SMS code → QR → app code → recovery codes; deactivate
+// with the password).
+
+import { call, refresh } from "./api.js";
+import { setLanguage, t } from "./i18n.js";
+
+const METER_DELAY_MS = 250;
+
+function byId(id) {
+  return document.getElementById(id);
+}
+
+/** The message to show for a failed call: the service's (localized) detail when it has one. */
+export function describe(error) {
+  if (error.status === 0) return t("err_network");
+  if (error.status === 429 && error.retryAfter) {
+    return t("err_throttled", { seconds: error.retryAfter });
+  }
+  return error.problem?.detail || t("err_generic", { detail: error.message });
+}
+
+export class SettingsPage {
+  constructor({ onLanguage }) {
+    this.onLanguage = onLanguage;
+    this.me = null;
+    this.meterTimer = null;
+    this.meterRequest = 0;
+    this.step = "off";
+
+    byId("language").addEventListener("change", (event) => this.changeLanguage(event.target.value));
+    byId("new-password").addEventListener("input", () => this.scheduleMeter());
+    byId("password-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.changePassword();
+    });
+    byId("activate").addEventListener("click", () => this.show("phone"));
+    byId("deactivate").addEventListener("click", () => this.show("deactivate"));
+    byId("recovery-done").addEventListener("click", () => this.show("on"));
+    for (const cancel of document.querySelectorAll("#two-factor [data-cancel]")) {
+      cancel.addEventListener("click", () => this.show(this.me.two_factor.enabled ? "on" : "off"));
+    }
+    this.submit("phone-form", () => this.sendCode());
+    this.submit("sms-form", () => this.verifyPhone());
+    this.submit("app-form", () => this.activate());
+    this.submit("deactivate-form", () => this.deactivate());
+  }
+
+  submit(formId, action) {
+    byId(formId).addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const button = event.target.querySelector("button[type=submit]");
+      button.disabled = true;
+      byId("two-factor-error").textContent = "";
+      byId("two-factor-status").textContent = "";
+      try {
+        await action();
+      } catch (error) {
+        byId("two-factor-error").textContent = describe(error);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
+  async load() {
+    this.me = await call("auth", "/v1/me");
+    byId("email").value = this.me.email;
+    byId("language").value = this.me.language;
+    this.show(this.me.two_factor.enabled ? "on" : "off", false);
+    this.render();
+    return this.me;
+  }
+
+  /** Strings built from data (not from data-i18n), redrawn on a language switch. */
+  render() {
+    if (!this.me) return;
+    byId("two-factor-on").textContent = t("two_factor_on", {
+      phone: this.me.two_factor.phone_number || "—",
+    });
+    if (!byId("new-password").value) byId("quality-text").textContent = t("quality_empty");
+  }
+
+  async changeLanguage(language) {
+    byId("language-status").textContent = "";
+    byId("language-error").textContent = "";
+    try {
+      this.me = await call("auth", "/v1/me", { method: "PATCH", body: { language } });
+      // The access token carries the language (`lang`), which the quality meter answers in.
+      await refresh();
+      setLanguage(this.me.language);
+      this.onLanguage(this.me.language);
+      this.render();
+      byId("language-status").textContent = t("language_saved");
+      if (byId("new-password").value) this.updateMeter();
+    } catch (error) {
+      byId("language").value = this.me.language;
+      byId("language-error").textContent = describe(error);
+    }
+  }
+
+  scheduleMeter() {
+    clearTimeout(this.meterTimer);
+    this.meterTimer = setTimeout(() => this.updateMeter(), METER_DELAY_MS);
+  }
+
+  /** POST /v1/password-quality while the user types; late answers to old input are dropped. */
+  async updateMeter() {
+    const password = byId("new-password").value;
+    const request = ++this.meterRequest;
+    const meter = byId("quality-meter");
+    const feedback = byId("quality-feedback");
+    if (!password) {
+      meter.dataset.score = "none";
+      byId("quality-text").textContent = t("quality_empty");
+      feedback.replaceChildren();
+      return;
+    }
+    try {
+      const quality = await call("auth", "/v1/password-quality", {
+        method: "POST",
+        body: { password },
+      });
+      if (request !== this.meterRequest) return;
+      meter.dataset.score = String(quality.score);
+      byId("quality-text").textContent = quality.label;
+      const lines = [...(quality.warnings || []), ...(quality.suggestions || [])];
+      feedback.replaceChildren(
+        ...lines.map((line) => {
+          const item = document.createElement("li");
+          item.textContent = line;
+          return item;
+        }),
+      );
+    } catch {
+      // The meter is advice; the change itself reports every broken rule.
+    }
+  }
+
+  async changePassword() {
+    const errors = byId("password-error");
+    const status = byId("password-status");
+    errors.replaceChildren();
+    status.textContent = "";
+    const body = {
+      current_password: byId("current-password").value,
+      new_password: byId("new-password").value,
+      new_password_confirmation: byId("confirm-password").value,
+    };
+    try {
+      await call("auth", "/v1/me/password", { method: "PUT", body });
+      byId("password-form").reset();
+      this.updateMeter();
+      status.textContent = t("password_changed");
+    } catch (error) {
+      const messages = error.problem?.errors?.length
+        ? error.problem.errors.map((item) => item.message)
+        : [describe(error)];
+      errors.replaceChildren(
+        ...messages.map((message) => {
+          const item = document.createElement("li");
+          item.textContent = message;
+          return item;
+        }),
+      );
+    }
+  }
+
+  /** Show one step of the 2FA panel and move the focus into it. */
+  show(step, focus = true) {
+    this.step = step;
+    for (const element of document.querySelectorAll("#two-factor [data-step]")) {
+      element.hidden = element.dataset.step !== step;
+    }
+    if (step === "phone" || step === "deactivate") byId(`${step}-form`).reset();
+    if (!focus) return;
+    const target = byId("two-factor").querySelector(
+      `[data-step="${step}"] input, [data-step="${step}"] [tabindex="-1"], [data-step="${step}"] button`,
+    );
+    target?.focus();
+  }
+
+  async sendCode() {
+    await call("auth", "/v1/me/2fa/phone", {
+      method: "POST",
+      body: { phone_number: byId("phone").value },
+    });
+    byId("sms-code").value = "";
+    this.show("sms");
+  }
+
+  async verifyPhone() {
+    const enrollment = await call("auth", "/v1/me/2fa/phone/verify", {
+      method: "POST",
+      body: { code: byId("sms-code").value.trim() },
+    });
+    // The SVG goes into an <img> (a data: URL), never into the DOM: an image cannot run script.
+    // The service sends SVG meant for inline HTML; as a document of its own it needs its
+    // namespace, and a viewBox so that it scales to the image's box.
+    let svg = enrollment.qr_svg.replace(/^<svg(?![^>]*\bxmlns=)/, '<svg xmlns="http://www.w3.org/2000/svg"');
+    const size = /^<svg[^>]*\bwidth="(\d+)"[^>]*\bheight="(\d+)"/.exec(svg);
+    if (size && !/^<svg[^>]*\bviewBox=/.test(svg)) {
+      svg = svg.replace(/^<svg/, `<svg viewBox="0 0 ${size[1]} ${size[2]}"`);
+    }
+    byId("qr").src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+    const secret = new URL(enrollment.otpauth_uri).searchParams.get("secret") || "";
+    byId("secret").textContent = secret.replace(/(.{4})/g, "$1 ").trim();
+    byId("app-code").value = "";
+    this.show("qr");
+  }
+
+  async activate() {
+    const result = await call("auth", "/v1/me/2fa/activate", {
+      method: "POST",
+      body: { code: byId("app-code").value.trim() },
+    });
+    byId("recovery-codes").replaceChildren(
+      ...result.recovery_codes.map((code) => {
+        const item = document.createElement("li");
+        const text = document.createElement("code");
+        text.textContent = code;
+        item.append(text);
+        return item;
+      }),
+    );
+    this.me = await call("auth", "/v1/me");
+    this.render();
+    this.show("recovery");
+    byId("two-factor-status").textContent = t("two_factor_enabled");
+  }
+
+  async deactivate() {
+    await call("auth", "/v1/me/2fa", {
+      method: "DELETE",
+      body: { password: byId("deactivate-password").value },
+    });
+    byId("deactivate-form").reset();
+    this.me = await call("auth", "/v1/me");
+    this.render();
+    this.show("off");
+    byId("two-factor-status").textContent = t("two_factor_disabled");
+  }
+}

@@ -1,0 +1,116 @@
+"""What a user does in the reference web client, step by step, with Playwright's async API (the
+suite runs in pytest-asyncio's session loop, where the sync API refuses to start). Shared by the
+browser tests and the screenshot script."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pyotp
+from playwright.async_api import Browser, Page, Response, async_playwright, expect
+
+from tests.browser.stack import MOBILE, Stack
+
+SVG_DATA_URL = re.compile(r"^data:image/svg\+xml")
+# Generous: the machine has two cores shared with PostgreSQL, the broker, three services and
+# other jobs; these are upper bounds, never sleeps.
+UI_TIMEOUT_MS = 20_000
+BELL_TIMEOUT_MS = 30_000
+expect.set_options(timeout=UI_TIMEOUT_MS)
+
+
+@asynccontextmanager
+async def chromium(executable: str) -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless; Playwright never downloads a browser here."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=["--disable-dev-shm-usage", "--disable-gpu"],
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+class Profiles:
+    """Every `GET /v1/me` answer the page received, newest last (the test needs the user's and
+    organisation's ids, which the page keeps to itself)."""
+
+    def __init__(self, page: Page) -> None:
+        self.seen: list[dict[str, Any]] = []
+        page.on("response", self._record)
+
+    async def _record(self, response: Response) -> None:
+        if response.url.endswith("/v1/me") and response.status == 200:
+            self.seen.append(await response.json())
+
+    @property
+    def latest(self) -> dict[str, Any]:
+        assert self.seen, "the page has not loaded /v1/me"
+        return self.seen[-1]
+
+
+async def new_page(browser: Browser, width: int = 1280, height: int = 900) -> Page:
+    context = await browser.new_context(
+        viewport={"width": width, "height": height},
+        locale="en-GB",
+        device_scale_factor=1,
+        is_mobile=width < 600,
+        has_touch=width < 600,
+    )
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    return await context.new_page()
+
+
+async def log_in(page: Page, stack: Stack, email: str, password: str) -> bool:
+    """Fill the login form; True when the settings page opened, False when the second step
+    (TOTP or recovery code) is asked for."""
+    await page.goto(stack.web_url)
+    await expect(page.locator("#login-heading")).to_be_visible()
+    await page.locator("#login-email").fill(email)
+    await page.locator("#login-password").fill(password)
+    await page.get_by_role("button", name="Log in").click()
+    settings = page.locator("#settings-heading:visible")
+    await expect(settings.or_(page.locator("#mfa-code:visible"))).to_be_visible()
+    return await settings.is_visible()
+
+
+async def start_two_factor(page: Page, stack: Stack) -> str:
+    """Activate → phone → SMS code (from the dev log) → QR step; returns the TOTP secret."""
+    await page.get_by_role("button", name="Activate", exact=True).click()
+    await page.get_by_label("Mobile phone number").fill(MOBILE)
+    seen = len(stack.run.lines)
+    await page.get_by_role("button", name="Send code").click()
+    await expect(page.get_by_label("Code from the SMS")).to_be_visible()
+    code = await asyncio.to_thread(stack.sms_code, seen)
+    await page.get_by_label("Code from the SMS").fill(code)
+    await page.get_by_role("button", name="Confirm number").click()
+    qr = page.locator("#qr")
+    await expect(qr).to_be_visible()
+    await expect(qr).to_have_attribute("src", SVG_DATA_URL)
+    # The image decoded (an SVG without its namespace, say, would show only its alt text).
+    await page.wait_for_function(
+        "() => { const image = document.getElementById('qr'); "
+        "return image.complete && image.naturalWidth > 0; }"
+    )
+    secret = (await page.locator("#secret").inner_text()).replace(" ", "")
+    assert len(secret) >= 26, secret
+    return secret
+
+
+async def finish_two_factor(page: Page, secret: str) -> list[str]:
+    """Type the app's code, read the recovery codes (shown once), dismiss them."""
+    await page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
+    await page.get_by_role("button", name="Activate two-factor authentication").click()
+    codes = page.locator("#recovery-codes li")
+    await expect(codes).to_have_count(10)
+    recovery = [text.strip() for text in await codes.all_inner_texts()]
+    await page.get_by_role("button", name="I have saved my codes").click()
+    await expect(page.get_by_role("button", name="Deactivate", exact=True)).to_be_visible()
+    return recovery

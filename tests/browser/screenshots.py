@@ -1,0 +1,100 @@
+"""Screenshots of the reference web client for the docs, from a real `clochette dev`:
+
+    .venv/bin/python -m tests.browser.screenshots [--out docs/screenshots]
+
+The settings page, the two-factor QR step and the open bell, each at desktop (1280 px) and
+phone (390 px) width, as PNG files named `<view>-<desktop|phone>.png`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.async_api import Page, expect
+
+from tests.browser.pages import (
+    BELL_TIMEOUT_MS,
+    Profiles,
+    chromium,
+    log_in,
+    new_page,
+    start_two_factor,
+)
+from tests.browser.stack import Stack, chromium_path, running_stack
+
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+EVENTS = ["payment.received", "reminder.created", "offer.signed", "inbox.received"]
+
+
+async def shoot(page: Page, out: Path, view: str, *, full_page: bool) -> list[Path]:
+    """The current state at both widths (the layout follows the viewport)."""
+    written = []
+    for name, (width, height) in WIDTHS.items():
+        await page.set_viewport_size({"width": width, "height": height})
+        if full_page:
+            await page.evaluate("() => window.scrollTo(0, 0)")
+        await page.evaluate("() => new Promise(requestAnimationFrame)")
+        path = out / f"{view}-{name}.png"
+        await page.screenshot(path=path, full_page=full_page, animations="disabled")
+        written.append(path)
+    return written
+
+
+async def take(stack: Stack, executable: str, out: Path) -> list[Path]:
+    email, password = stack.demo_login()
+    written: list[Path] = []
+    async with chromium(executable) as browser:
+        page = await new_page(browser)
+        profiles = Profiles(page)
+        assert await log_in(page, stack, email, password)
+        me = profiles.latest
+
+        # The settings page, with the meter judging a password being typed.
+        await page.get_by_label("New password", exact=True).fill("correct horse battery")
+        await expect(page.locator("#quality-meter")).not_to_have_attribute("data-score", "none")
+        await page.locator("#settings-heading").focus()
+        written += await shoot(page, out, "settings", full_page=True)
+
+        # The bell, open, with a few notifications of the platform and one already read.
+        for topic in EVENTS:
+            await asyncio.to_thread(stack.publish, topic, me["organization_id"], me["id"])
+        await expect(page.locator("#bell-button")).to_have_attribute(
+            "aria-label", f"Notifications, {len(EVENTS)} unread", timeout=BELL_TIMEOUT_MS
+        )
+        await page.locator("#bell-button").click()
+        items = page.locator("#bell-list .notification")
+        await expect(items).to_have_count(len(EVENTS))
+        await items.last.click()
+        await expect(items.last).to_have_class("notification")
+        written += await shoot(page, out, "bell", full_page=False)
+        await page.keyboard.press("Escape")
+
+        # The two-factor panel at the QR step.
+        await page.get_by_label("New password", exact=True).fill("")
+        await start_two_factor(page, stack)
+        written += await shoot(page, out, "two-factor-qr", full_page=True)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    args = parser.parse_args(argv)
+    executable = chromium_path()
+    if executable is None:
+        sys.stderr.write("Chromium not found: install Debian's chromium or set CHROMIUM\n")
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as home, running_stack(Path(home) / "home") as stack:
+        written = asyncio.run(take(stack, executable, args.out))
+    for path in written:
+        sys.stdout.write(f"{path}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

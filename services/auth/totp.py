@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import secrets
 import struct
 from dataclasses import dataclass
@@ -96,5 +97,22 @@ def enrollment(account: str, issuer: str, secret: str | None = None) -> Enrollme
     """A new secret with its URI and QR code, ready to show once."""
     secret = secret or new_secret()
     uri = provisioning_uri(secret, account, issuer)
-    svg = segno.make(uri, error="m").svg_inline(scale=4, border=4, dark="#000", light="#fff")
+    # A standalone SVG document (namespace and viewBox, no XML declaration): it renders inline in
+    # HTML, scales to its box, and also works as an <img> data URL, which a strict
+    # Content-Security-Policy prefers.
+    qr = segno.make(uri, error="m")
+    buffer = io.BytesIO()
+    qr.save(
+        buffer,
+        kind="svg",
+        xmldecl=False,
+        svgns=True,
+        nl=False,
+        scale=4,
+        border=4,
+        dark="#000",
+        light="#fff",
+    )
+    width, height = qr.symbol_size(scale=4, border=4)
+    svg = buffer.getvalue().decode().replace("<svg ", f'<svg viewBox="0 0 {width} {height}" ', 1)
     return Enrollment(secret=secret, otpauth_uri=uri, qr_svg=svg)

@@ -103,6 +103,11 @@ def test_secret_has_160_bits_and_the_uri_is_what_apps_read() -> None:
     assert (query["algorithm"], query["digits"], query["period"]) == (["SHA1"], ["6"], ["30"])
     assert enrollment.qr_svg.startswith("<svg")
     assert enrollment.qr_svg.rstrip().endswith("</svg>")
+    # standalone: an <img> data URL shows it, and it scales to its box
+    assert 'xmlns="http://www.w3.org/2000/svg"' in enrollment.qr_svg
+    size = re.search(r'width="(\d+)" height="(\d+)"', enrollment.qr_svg)
+    assert size is not None
+    assert f'viewBox="0 0 {size[1]} {size[2]}"' in enrollment.qr_svg
 
 
 def test_recovery_codes_are_distinct_strong_and_normalised() -> None:

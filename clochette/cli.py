@@ -63,6 +63,9 @@ def cmd_auth(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_notifier(settings: Settings, _args: argparse.Namespace) -> int:
+    from services.notifier.consumer import tune_garbage_collector
+
+    tune_garbage_collector()
     return _serve("notifier", settings)
 
 

@@ -23,6 +23,7 @@ documentation side, while this module drives `getmany` / `commit({tp: offset})` 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import random
 import time
@@ -73,6 +74,20 @@ Records = dict[tuple[str, int], list[Any]]
 KEEPALIVE_SECONDS = 1.0
 # Records parsed between two turns of the event loop (about 2 ms of CPU).
 PARSE_CHUNK = 100
+
+
+# The ingest allocates a few short-lived objects per record (Kafka records, models, rows): with
+# CPython's default first-generation threshold (700) the collector runs every few records and
+# walks the young objects each time; measured on `make bench`, a larger threshold with the
+# start-up objects frozen out of the collector's sight gave about a third more events/s.
+GC_GENERATION0_THRESHOLD = 20_000
+
+
+def tune_garbage_collector() -> None:
+    """Call once in the notifier process after start-up imports (not in a library user's)."""
+    gc.freeze()
+    _, generation1, generation2 = gc.get_threshold()
+    gc.set_threshold(GC_GENERATION0_THRESHOLD, generation1, generation2)
 
 
 class Clock(Protocol):

@@ -17,6 +17,7 @@ duplicates. A user the projection does not know yet sends the batch there too.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -278,9 +279,7 @@ class IngestRepository:
                         columns=COPY_COLUMNS,
                     )
                 await self._remember_broadcasts(conn, events)
-                per_user: dict[UUID, int] = {}
-                for _, user_id in targets:
-                    per_user[user_id] = per_user.get(user_id, 0) + 1
+                per_user = Counter(user_id for user_id, _ in targets)
                 if per_user:
                     await conn.execute(RAISE_UNREAD_COUNTS, list(per_user), list(per_user.values()))
         except asyncpg.UniqueViolationError as exc:
@@ -409,38 +408,44 @@ def _addressed_users(events: Sequence[NotificationEvent]) -> set[UUID]:
 
 def _targets(
     events: Sequence[NotificationEvent], recipients: dict[UUID, _Recipient]
-) -> tuple[dict[tuple[UUID, UUID], NotificationEvent], set[UUID]]:
-    """Who gets each event — the same rules as INSERT_NOTIFICATIONS' `targets` — keyed by
-    (event, user) in the order COPY writes them; and the events that reach nobody."""
-    members: dict[UUID, list[tuple[UUID, _Recipient]]] = {}
+) -> tuple[list[tuple[UUID, NotificationEvent]], set[UUID]]:
+    """Who gets each event — the same rules as INSERT_NOTIFICATIONS' `targets` — as (user, event)
+    pairs; and the events that reach nobody. A batch never holds an event twice (the batch
+    builder drops repeats; should one slip through, COPY's unique violation sends the batch to
+    the statement path)."""
+    members: dict[UUID, list[tuple[UUID, datetime | None]]] = {}
     for user_id, recipient in recipients.items():
         if recipient.active and not recipient.provisional:
-            members.setdefault(recipient.organization_id, []).append((user_id, recipient))
-    targets: dict[tuple[UUID, UUID], NotificationEvent] = {}
+            members.setdefault(recipient.organization_id, []).append(
+                (user_id, recipient.member_since)
+            )
+    targets: list[tuple[UUID, NotificationEvent]] = []
     unrouted: set[UUID] = set()
     for event in events:
-        reached = False
         if event.user_id is not None:
             recipient = recipients[event.user_id]
             if recipient.active and recipient.organization_id == event.organization_id:
-                targets.setdefault((event.event_id, event.user_id), event)
-                reached = True
+                targets.append((event.user_id, event))
+                continue
         else:
-            for user_id, member in members.get(event.organization_id, ()):
-                if member.member_since is None or member.member_since <= event.occurred_at:
-                    targets.setdefault((event.event_id, user_id), event)
-                    reached = True
-        if not reached:
-            unrouted.add(event.event_id)
+            reached = [
+                (user_id, event)
+                for user_id, since in members.get(event.organization_id, ())
+                if since is None or since <= event.occurred_at
+            ]
+            if reached:
+                targets += reached
+                continue
+        unrouted.add(event.event_id)
     return targets, unrouted
 
 
 def _rows(
-    targets: dict[tuple[UUID, UUID], NotificationEvent], ids: list[str]
+    targets: list[tuple[UUID, NotificationEvent]], ids: list[str]
 ) -> list[tuple[str, UUID, UUID, str, RawJson]]:
     return [
-        (identifier, user_id, event_id, event.type, RawJson(event.params_json))
-        for identifier, ((event_id, user_id), event) in zip(ids, targets.items(), strict=True)
+        (identifier, user_id, event.event_id, event.type, RawJson(event.params_json))
+        for identifier, (user_id, event) in zip(ids, targets, strict=True)
     ]
 
 

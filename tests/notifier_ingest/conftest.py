@@ -24,8 +24,19 @@ async def topics_prefix(kafka_bootstrap: str) -> str:
 
 
 @pytest.fixture
-def ingest_settings(topics_prefix: str) -> IngestSettings:
-    return settings_for(topics_prefix)
+def ingest_settings(request: pytest.FixtureRequest, topics_prefix: str) -> IngestSettings:
+    """The settings for this test's topics; `indirect` parametrization passes overrides."""
+    overrides: dict[str, Any] = getattr(request, "param", {})
+    return settings_for(topics_prefix, **overrides)
+
+
+# Runs a consumer test once per write path: the one-statement path and the COPY path.
+BOTH_WRITE_PATHS = pytest.mark.parametrize(
+    "ingest_settings",
+    [{"NOTIFIER_COPY_THRESHOLD": 1_000_000}, {"NOTIFIER_COPY_THRESHOLD": 1}],
+    ids=["statement", "copy"],
+    indirect=True,
+)
 
 
 @pytest.fixture

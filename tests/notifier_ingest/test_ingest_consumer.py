@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 from services.notifier import dead_letter
 from services.notifier.ingest_settings import IngestSettings
 from shared.topics import PLATFORM_TOPICS
-from tests.notifier_ingest.conftest import RunConsumer
+from tests.notifier_ingest.conftest import BOTH_WRITE_PATHS, RunConsumer
 from tests.notifier_ingest.helpers import (
     SAMPLE_DATA,
     add_recipients,
@@ -34,6 +34,7 @@ def metric(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
+@BOTH_WRITE_PATHS
 async def test_every_platform_topic_becomes_a_notification_with_its_params(
     kafka_bootstrap: str,
     database_url: str,
@@ -44,6 +45,7 @@ async def test_every_platform_topic_becomes_a_notification_with_its_params(
     await add_recipients(database_url, organization, [user])
     topics = ingest_settings.topics
     sent = {name: event(name, organization, user) for name in PLATFORM_TOPICS}
+    copied_before = metric("notifier_batches_stored_total", path="copy")
     async with run_consumer(ingest_settings):
         for name, document in sent.items():
             await publish_async(
@@ -77,12 +79,15 @@ async def test_every_platform_topic_becomes_a_notification_with_its_params(
     assert await badge_drift(database_url) == []
     for name in PLATFORM_TOPICS:
         assert metric("notifier_records_processed_total", topic=topics.prefix + name) == 1
+    copied = metric("notifier_batches_stored_total", path="copy") - copied_before
+    assert (copied > 0) is (ingest_settings.copy_threshold == 1)
 
 
 async def _count_is(database_url: str, expected: int) -> bool:
     return await count_notifications(database_url) >= expected
 
 
+@BOTH_WRITE_PATHS
 async def test_the_same_event_twice_gives_one_notification_per_user(
     kafka_bootstrap: str,
     database_url: str,
@@ -176,6 +181,7 @@ async def test_bad_records_are_dead_lettered_in_order_and_consumption_goes_on(
     assert metric("notifier_records_dead_lettered_total", topic=topic, error_class="not_json") == 1
 
 
+@BOTH_WRITE_PATHS
 async def test_a_value_postgresql_refuses_is_isolated_and_dead_lettered(
     kafka_bootstrap: str,
     database_url: str,
@@ -216,6 +222,7 @@ async def test_a_value_postgresql_refuses_is_isolated_and_dead_lettered(
     assert await badge_drift(database_url) == []
 
 
+@BOTH_WRITE_PATHS
 async def test_organisation_wide_events_reach_active_members_only(
     kafka_bootstrap: str,
     database_url: str,

@@ -49,6 +49,7 @@ def _api(quick: bool) -> dict[str, Any]:
         "unread_count_p99_ms_at_64": scenarios["unread_count_200"]["p99_ms"],
         "unread_count_304_p99_ms_at_64": scenarios["unread_count_304"]["p99_ms"],
         "load_generator": summary["tool"],
+        "load_generator_saturated_in": summary["generator_saturated"],
     }
 
 
@@ -117,10 +118,13 @@ def main() -> int:
         "git_sha": _command_output(["git", "rev-parse", "--short", "HEAD"]) or "unknown",
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "load_generator_available": shutil.which("wrk") is not None,
+        # other work on a shared machine shows here; ratios are measured within one run for it
+        "load_average_at_start": os.getloadavg()[0],
     }
     for name in args.only.split(","):
         print(f"\n=== {name} ===", flush=True)
         results |= SUITES[name](args.quick)
+    results["load_average_at_end"] = os.getloadavg()[0]
     out = clochette_home() / "bench" / "latest.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, default=str) + "\n")
@@ -140,6 +144,20 @@ def print_summary(results: dict[str, Any], out: Path) -> None:
             continue
         value = float(results[key])
         print(f"{key:<40} {value:>12.2f}  {target:<10} {'met' if ok(value) else 'MISSED'}")
+    if "load_generator" in results:
+        saturated = results.get("load_generator_saturated_in") or []
+        print(
+            f"load generator: {results['load_generator']}; "
+            + (
+                f"it saturated before the server in {', '.join(saturated)}"
+                if saturated
+                else "the server was the limit in every API scenario"
+            )
+        )
+    print(
+        f"load average (1 min): {results['load_average_at_start']:.1f} at start, "
+        f"{results['load_average_at_end']:.1f} at end"
+    )
     print(f"\nwritten to {out}")
 
 

@@ -21,6 +21,7 @@ import json
 import multiprocessing
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -40,6 +41,7 @@ from typing import Any
 
 import asyncpg
 import jwt
+import psutil
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 
@@ -61,6 +63,10 @@ class LoadResult:
     p99_ms: float
     requests: int
     errors: int
+    # CPU used during the run, in cores (1.0 = one core busy the whole run): says which side
+    # ran out first, the load generator or the server.
+    generator_cores: float = float("nan")
+    server_cores: float = float("nan")
 
 
 @dataclass
@@ -149,8 +155,9 @@ async def seed(database_url: str, user_id: uuid.UUID, org: uuid.UUID) -> None:
 
 
 @contextmanager
-def notifier_server(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
-    """`clochette notifier` in a subprocess; yields its base URL once /health/live answers."""
+def notifier_server(env: dict[str, str], port: int, log: Path) -> Iterator[tuple[str, int]]:
+    """`clochette notifier` in a subprocess; yields its base URL and pid once /health/live
+    answers."""
     with log.open("w") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "clochette.cli", "notifier"],
@@ -171,7 +178,7 @@ def notifier_server(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
                     if time.monotonic() > deadline:
                         raise RuntimeError(f"the notifier did not start; see {log}") from None
                     time.sleep(0.2)
-            yield base
+            yield base, process.pid
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -338,7 +345,7 @@ def run(
                 "LOG_LEVEL": "WARNING",
                 "LOG_FORMAT": "json",
             }
-            with notifier_server(env, port, work / "notifier.log") as base:
+            with notifier_server(env, port, work / "notifier.log") as (base, pid):
                 status, headers, body = http_get(f"{base}/v1/notifications/unread-count", auth)
                 if status != 200:
                     raise RuntimeError(f"unread-count answered {status}: {body[:200]!r}")
@@ -358,7 +365,13 @@ def run(
                     ),
                 ]
                 results = measure(
-                    base, scenarios, tool=tool, seconds=seconds, rounds=rounds, threads=threads
+                    base,
+                    scenarios,
+                    tool=tool,
+                    seconds=seconds,
+                    rounds=rounds,
+                    threads=threads,
+                    server=psutil.Process(pid),
                 )
         finally:
             jwks.close()
@@ -366,24 +379,71 @@ def run(
                 broker.stop()
             if postgres is not None:
                 postgres.stop()
-    return report(results, tool, seconds, rounds)
+    return report(results, tool, seconds, rounds, threads)
 
 
 def measure(
-    base: str, scenarios: list[Scenario], *, tool: str, seconds: int, rounds: int, threads: int
+    base: str,
+    scenarios: list[Scenario],
+    *,
+    tool: str,
+    seconds: int,
+    rounds: int,
+    threads: int,
+    server: psutil.Process,
 ) -> dict[str, LoadResult]:
     best: dict[str, LoadResult] = {}
     for scenario in scenarios:  # warm-up: JIT-free Python still has caches and pools to fill
         load(tool, base + scenario.path, scenario.headers, 2, threads)
     for _ in range(rounds):
         for scenario in scenarios:
-            result = load(tool, base + scenario.path, scenario.headers, seconds, threads)
+            url = base + scenario.path
+            result = load_measuring_cpu(
+                tool, url, scenario.headers, seconds, threads=threads, server=server
+            )
             if result.errors:
                 raise RuntimeError(f"{scenario.name}: {result.errors} failed requests")
             kept = best.get(scenario.name)
             if kept is None or result.requests_per_second > kept.requests_per_second:
                 best[scenario.name] = result
     return best
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+def load_measuring_cpu(
+    tool: str,
+    url: str,
+    headers: dict[str, str],
+    seconds: int,
+    *,
+    threads: int,
+    server: psutil.Process,
+) -> LoadResult:
+    """One load run, with the CPU the generator (a finished child process: wrk, or the Python
+    generator) and the server used meanwhile."""
+    generator_before, server_before = _children_cpu_seconds(), _cpu_seconds(server)
+    started = time.perf_counter()
+    result = load(tool, url, headers, seconds, threads)
+    elapsed = time.perf_counter() - started
+    result.generator_cores = (_children_cpu_seconds() - generator_before) / elapsed
+    result.server_cores = (_cpu_seconds(server) - server_before) / elapsed
+    return result
+
+
+def generator_saturated(result: LoadResult, tool: str, threads: int) -> bool:
+    """True when the load generator, not the server, was the limit: every generator thread
+    busy (>= 90 %) while the server (one process, one event loop) still had room."""
+    capacity = threads if tool == "wrk" else 1
+    return result.generator_cores >= 0.9 * capacity and result.server_cores < 0.9
 
 
 def load(tool: str, url: str, headers: dict[str, str], seconds: int, threads: int) -> LoadResult:
@@ -397,7 +457,9 @@ def say(line: str) -> None:
     sys.stdout.flush()
 
 
-def report(results: dict[str, LoadResult], tool: str, seconds: int, rounds: int) -> dict[str, Any]:
+def report(
+    results: dict[str, LoadResult], tool: str, seconds: int, rounds: int, threads: int
+) -> dict[str, Any]:
     live = results["health_live"].requests_per_second
     summary: dict[str, Any] = {
         "tool": tool,
@@ -407,7 +469,10 @@ def report(results: dict[str, LoadResult], tool: str, seconds: int, rounds: int)
         "scenarios": {name: asdict(result) for name, result in results.items()},
     }
     say(f"\nnotifier API, {CONNECTIONS} connections, {tool}, best of {rounds} x {seconds} s")
-    say(f"{'scenario':<18} {'req/s':>10} {'vs live':>8} {'p50 ms':>8} {'p99 ms':>8}  target")
+    say(
+        f"{'scenario':<18} {'req/s':>10} {'vs live':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'gen CPU':>8} {'srv CPU':>8}  target"
+    )
     met = True
     for name, result in results.items():
         ratio = result.requests_per_second / live
@@ -420,8 +485,18 @@ def report(results: dict[str, LoadResult], tool: str, seconds: int, rounds: int)
             verdict = "ok" if ok else f"MISSED (>= {TARGET_RATIO} x live, p99 < {TARGET_P99_MS} ms)"
         say(
             f"{name:<18} {result.requests_per_second:>10.0f} {ratio:>8.2f} "
-            f"{result.p50_ms:>8.2f} {result.p99_ms:>8.2f}  {verdict}"
+            f"{result.p50_ms:>8.2f} {result.p99_ms:>8.2f} "
+            f"{result.generator_cores:>8.2f} {result.server_cores:>8.2f}  {verdict}"
         )
+    saturated = [n for n, r in results.items() if generator_saturated(r, tool, threads)]
+    summary["generator_saturated"] = saturated
+    if saturated:
+        say(
+            f"the load generator ({tool}) saturated before the server in: {', '.join(saturated)}"
+            " — those rates are the generator's limit, not the server's"
+        )
+    else:
+        say(f"the server, not the load generator ({tool}), was the limit in every scenario")
     summary["targets_met"] = met
     return summary
 

@@ -45,11 +45,19 @@ ON CONFLICT (user_id) DO NOTHING
 """
 
 # The auth service put a provisional user in another organisation than the events claimed: those
-# notifications must never reach the user (cascade deletes them).
+# notifications must never reach the user. (No foreign key cascades: see migration 0003. The
+# DELETE locks the recipient, so no writer adds to it meanwhile.)
 DROP_MISPLACED_PROVISIONAL = """
 DELETE FROM recipients r
 USING unnest($1::uuid[], $2::uuid[]) AS u (user_id, organization_id)
 WHERE r.user_id = u.user_id AND r.provisional AND r.organization_id <> u.organization_id
+RETURNING r.user_id
+"""
+
+# With the recipients just deleted, in the same transaction (only when there are any, so the
+# usual case does not even lock the notifications table).
+DELETE_NOTIFICATIONS_OF = """
+DELETE FROM notifications WHERE user_id = ANY($1::uuid[])
 """
 
 # Apply the folded user events: create missing recipients, update the others field by field
@@ -205,7 +213,9 @@ DELETE FROM broadcasts WHERE stored_at < now() - make_interval(days => $1)
 """
 
 PURGE_PROVISIONAL_RECIPIENTS = """
-DELETE FROM recipients WHERE provisional AND updated_at < now() - make_interval(days => $1)
+DELETE FROM recipients
+WHERE provisional AND updated_at < now() - make_interval(days => $1)
+RETURNING user_id
 """
 
 
@@ -320,7 +330,9 @@ class IngestRepository:
     async def _apply_changes(self, conn: Connection, changes: Sequence[RecipientChange]) -> None:
         users = [c.user_id for c in changes]
         organizations = [c.organization_id for c in changes]
-        await conn.execute(DROP_MISPLACED_PROVISIONAL, users, organizations)
+        dropped = await conn.fetch(DROP_MISPLACED_PROVISIONAL, users, organizations)
+        if dropped:
+            await conn.execute(DELETE_NOTIFICATIONS_OF, [row[0] for row in dropped])
         await conn.execute(
             UPSERT_RECIPIENTS,
             users,
@@ -398,8 +410,11 @@ class IngestRepository:
         """Forget broadcasts and never-confirmed provisional users past their retention."""
         async with self._pool.acquire() as conn:
             broadcasts = await conn.execute(PURGE_BROADCASTS, broadcast_days)
-            provisional = await conn.execute(PURGE_PROVISIONAL_RECIPIENTS, provisional_days)
-        return _affected(broadcasts), _affected(provisional)
+            async with conn.transaction():
+                purged = await conn.fetch(PURGE_PROVISIONAL_RECIPIENTS, provisional_days)
+                if purged:
+                    await conn.execute(DELETE_NOTIFICATIONS_OF, [row[0] for row in purged])
+        return _affected(broadcasts), len(purged)
 
 
 def _addressed_users(events: Sequence[NotificationEvent]) -> set[UUID]:

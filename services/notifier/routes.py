@@ -22,7 +22,7 @@ from litestar.params import PathParameter, QueryParameter
 from services.notifier.cursors import MAX_CURSOR_LENGTH
 from services.notifier.inbox import BadgeState, Inbox, NotificationPage, StatusFilter
 from services.notifier.tokens import Principal, TokenVerifier
-from shared.problems import PROBLEM_MEDIA_TYPE
+from shared.problems import problem_response
 
 
 @dataclass(frozen=True)
@@ -60,37 +60,10 @@ def provide_inbox(state: State) -> Inbox:
     return inbox
 
 
-@dataclass(frozen=True)
-class ProblemField:
-    field: str
-    message: str
-
-
-@dataclass(frozen=True)
-class ProblemDocument:
-    """RFC 9457 problem details, as every error of this API is answered (for the OpenAPI)."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[ProblemField] | None = None
-
-
-def _problem(description: str) -> ResponseSpec:
-    return ResponseSpec(
-        data_container=ProblemDocument,
-        description=description,
-        media_type=PROBLEM_MEDIA_TYPE,
-        generate_examples=False,
-    )
-
-
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 _AUTH_PROBLEMS: Final = {
-    401: _problem("Missing, expired or invalid access token (problem+json)"),
+    401: problem_response(401, "Missing, expired or invalid access token (problem+json)"),
 }
 
 
@@ -126,7 +99,11 @@ class NotificationController(Controller):
         summary="List my notifications, newest first",
         description="Keyset-paginated; pass `next_cursor` back as `cursor` for the next page. "
         "`unread_count` is read from the same snapshot as the items.",
-        responses={**_AUTH_PROBLEMS, 422: _problem("Bad limit, status or cursor")},
+        responses={
+            **_AUTH_PROBLEMS,
+            400: problem_response(400),
+            422: problem_response(422, "Bad limit, status or cursor"),
+        },
     )
     async def list_notifications(
         self,
@@ -196,7 +173,11 @@ class NotificationController(Controller):
         summary="Mark one of my notifications read",
         description="Idempotent. 404 alike for an id that does not exist and one that is not "
         "yours.",
-        responses={**_AUTH_PROBLEMS, 404: _problem("No such notification of yours")},
+        responses={
+            **_AUTH_PROBLEMS,
+            400: problem_response(400),
+            404: problem_response(404, "No such notification of yours"),
+        },
     )
     async def mark_read(
         self,

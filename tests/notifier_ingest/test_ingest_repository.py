@@ -236,3 +236,28 @@ async def test_stored_rows_are_time_ordered_and_stamped_by_the_database(
     if copy_threshold == 1:
         # the notifier's own ids increase strictly, so pages by (created_at, id) follow them
         assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
+
+
+async def test_expired_provisional_recipients_go_with_their_notifications(
+    database_url: str,
+) -> None:
+    organization = uuid.uuid4()
+    confirmed, stale, recent = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await add_recipients(database_url, organization, [confirmed])
+    async with _repository(database_url, copy_threshold=1) as repository:
+        await repository.store(
+            [_event(uuid.uuid4(), organization, u) for u in (confirmed, stale, recent)], []
+        )
+        conn = await connect(database_url)
+        try:
+            await conn.execute(
+                "UPDATE recipients SET updated_at = now() - interval '31 days' "
+                "WHERE user_id = ANY($1::uuid[])",
+                [confirmed, stale],
+            )
+        finally:
+            await conn.close()
+        assert await repository.purge_expired(broadcast_days=8, provisional_days=30) == (0, 1)
+    left = await fetch(database_url, "SELECT user_id FROM recipients")
+    assert {r["user_id"] for r in left} == {confirmed, recent}
+    assert {user for _, user in await _stored(database_url)} == {confirmed, recent}

@@ -20,7 +20,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logging import get_logger
-from shared.problems import EXCEPTION_HANDLERS, Problem
+from shared.problems import EXCEPTION_HANDLERS, Problem, problem_response
 
 log = get_logger(__name__)
 
@@ -59,7 +59,13 @@ def health_routes(checks: dict[str, ReadinessCheck]) -> list[Any]:
     async def live() -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/health/ready", media_type=MediaType.JSON, tags=["health"], summary="Readiness")
+    @get(
+        "/health/ready",
+        media_type=MediaType.JSON,
+        tags=["health"],
+        summary="Readiness",
+        responses={503: problem_response(503, "Not ready; `checks` says which dependency")},
+    )
     async def ready() -> Response[Any]:
         names = list(checks)
         results = await asyncio.gather(*(checks[n]() for n in names))

@@ -53,6 +53,7 @@ from services.auth.schemas import (
 from services.auth.sessions import Sessions
 from services.auth.tokens import AccessTokens
 from services.auth.two_factor import MfaChallenge, TwoFactor
+from shared.problems import ProblemOperation, problem_responses
 from shared.tokens import JWKS_PATH
 
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
@@ -131,7 +132,14 @@ def _user_response(user: User) -> UserResponse:
     )
 
 
-@post("/v1/auth/login", status_code=HTTP_200_OK, tags=["sessions"], summary="Log in")
+@post(
+    "/v1/auth/login",
+    status_code=HTTP_200_OK,
+    tags=["sessions"],
+    summary="Log in",
+    responses=problem_responses(400, 401, 413, 422, 429),
+    operation_class=ProblemOperation,
+)
 async def login(
     data: JSONBody[LoginRequest],
     two_factor: NamedDependency[TwoFactor],
@@ -152,6 +160,8 @@ async def login(
     status_code=HTTP_200_OK,
     tags=["sessions"],
     summary="Log in: second factor",
+    responses=problem_responses(400, 401, 413, 422, 429),
+    operation_class=ProblemOperation,
 )
 async def login_second_factor(
     data: JSONBody[SecondFactorRequest],
@@ -172,6 +182,8 @@ async def login_second_factor(
     tags=["two-factor"],
     summary="Send a code by SMS to confirm my mobile number",
     security=BEARER,
+    responses=problem_responses(400, 401, 409, 413, 422, 429),
+    operation_class=ProblemOperation,
 )
 async def request_phone_code(
     data: JSONBody[PhoneNumberRequest],
@@ -190,6 +202,8 @@ async def request_phone_code(
     tags=["two-factor"],
     summary="Confirm my mobile number with the SMS code",
     security=BEARER,
+    responses=problem_responses(400, 401, 409, 413, 422, 429),
+    operation_class=ProblemOperation,
 )
 async def verify_phone(
     data: JSONBody[CodeRequest],
@@ -209,6 +223,8 @@ async def verify_phone(
     tags=["two-factor"],
     summary="Turn two-factor authentication on with a code of the app",
     security=BEARER,
+    responses=problem_responses(400, 401, 409, 413, 422, 429),
+    operation_class=ProblemOperation,
 )
 async def activate_two_factor(
     data: JSONBody[CodeRequest],
@@ -228,6 +244,8 @@ async def activate_two_factor(
     tags=["two-factor"],
     summary="Replace my recovery codes",
     security=BEARER,
+    responses=problem_responses(400, 401, 409, 413, 422, 429),
+    operation_class=ProblemOperation,
 )
 async def regenerate_recovery_codes(
     data: JSONBody[PasswordConfirmationRequest],
@@ -246,6 +264,8 @@ async def regenerate_recovery_codes(
     tags=["two-factor"],
     summary="Turn two-factor authentication off",
     security=BEARER,
+    responses=problem_responses(400, 401, 409, 413, 422, 429),
+    operation_class=ProblemOperation,
 )
 async def deactivate_two_factor(
     data: JSONBody[PasswordConfirmationRequest],
@@ -258,7 +278,14 @@ async def deactivate_two_factor(
     await two_factor.deactivate(principal, data.password, client)
 
 
-@post("/v1/auth/refresh", status_code=HTTP_200_OK, tags=["sessions"], summary="Refresh tokens")
+@post(
+    "/v1/auth/refresh",
+    status_code=HTTP_200_OK,
+    tags=["sessions"],
+    summary="Refresh tokens",
+    responses=problem_responses(400, 401, 413, 422, 429),
+    operation_class=ProblemOperation,
+)
 async def refresh(
     data: JSONBody[RefreshRequest],
     sessions: NamedDependency[Sessions],
@@ -270,7 +297,13 @@ async def refresh(
     return TokenPairResponse.model_validate(pair.as_dict())
 
 
-@post("/v1/auth/logout", status_code=HTTP_204_NO_CONTENT, tags=["sessions"], summary="Log out")
+@post(
+    "/v1/auth/logout",
+    status_code=HTTP_204_NO_CONTENT,
+    tags=["sessions"],
+    summary="Log out",
+    responses=problem_responses(400, 413, 422),
+)
 async def logout(
     data: JSONBody[LogoutRequest],
     sessions: NamedDependency[Sessions],
@@ -280,14 +313,20 @@ async def logout(
     await sessions.logout(data.refresh_token, client)
 
 
-@get("/v1/me", tags=["me"], summary="My profile", security=BEARER)
+@get("/v1/me", tags=["me"], summary="My profile", security=BEARER, responses=problem_responses(401))
 async def get_me(
     principal: NamedDependency[Principal], accounts: NamedDependency[Accounts]
 ) -> MeResponse:
     return _me_response(await accounts.me(principal))
 
 
-@patch("/v1/me", tags=["me"], summary="Change my display language", security=BEARER)
+@patch(
+    "/v1/me",
+    tags=["me"],
+    summary="Change my display language",
+    security=BEARER,
+    responses=problem_responses(400, 401, 403, 413, 422),
+)
 async def patch_me(
     data: JSONBody[UpdateMeRequest],
     principal: NamedDependency[Principal],
@@ -306,6 +345,8 @@ async def patch_me(
     tags=["me"],
     summary="Change my password",
     security=BEARER,
+    responses=problem_responses(400, 401, 413, 422, 429),
+    operation_class=ProblemOperation,
 )
 async def change_password(
     data: JSONBody[ChangePasswordRequest],
@@ -325,6 +366,7 @@ async def change_password(
     status_code=HTTP_200_OK,
     tags=["me"],
     summary="Measure a password while it is typed",
+    responses=problem_responses(400, 413, 422),
 )
 async def password_quality(
     request: Request[Any, Any, Any],
@@ -354,6 +396,7 @@ async def password_quality(
     tags=["organizations"],
     summary="Create a user (administrators)",
     security=BEARER,
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
 )
 async def create_user(
     organization_id: FromPath[UUID],
@@ -378,6 +421,7 @@ async def create_user(
     tags=["organizations"],
     summary="List the users (administrators)",
     security=BEARER,
+    responses=problem_responses(400, 401, 403, 404),
 )
 async def list_users(
     organization_id: FromPath[UUID],
@@ -394,6 +438,7 @@ async def list_users(
     tags=["organizations"],
     summary="Deactivate a user (administrators)",
     security=BEARER,
+    responses=problem_responses(400, 401, 403, 404, 409),
 )
 async def deactivate_user(
     organization_id: FromPath[UUID],
@@ -407,7 +452,12 @@ async def deactivate_user(
     return _user_response(user)
 
 
-@get(JWKS_PATH, tags=["keys"], summary="Public keys that verify access tokens")
+@get(
+    JWKS_PATH,
+    tags=["keys"],
+    summary="Public keys that verify access tokens",
+    media_type="application/jwk-set+json",
+)
 async def jwks(keys: NamedDependency[SigningKeys], state: State) -> Response[dict[str, Any]]:
     """Every key a valid token may be signed with, the next one included (published ahead of
     use), so verifiers can cache this document for `Cache-Control: max-age`."""

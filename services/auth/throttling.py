@@ -15,6 +15,7 @@ counted, so hammering does not extend a delay.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,8 @@ from services.auth.repository import Connection, ThrottleRow
 
 ACCOUNT = "account"
 ADDRESS = "address"
+# login_throttle.key is CHECK (length(key) BETWEEN 1 AND 400)
+MAX_KEY_LENGTH = 400
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,16 @@ class Admission:
     retry_after: timedelta = timedelta(0)
     newly_blocked_scopes: tuple[str, ...] = ()
     """Scopes refused for the first time in their current delay (audited once per delay)."""
+
+
+def account_key(account: str) -> str:
+    """The normalised e-mail as the throttle's key, within the table's 1-400 characters: NFKC
+    and trimming can make a valid request's address empty ("\\f") or longer than sent (one
+    U+FDFA becomes 18 characters); such keys are hashed rather than failing the login with a
+    500 (found by fuzzing)."""
+    if 1 <= len(account) <= MAX_KEY_LENGTH:
+        return account
+    return "sha256:" + hashlib.sha256(account.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def address_key(address: str) -> str:
@@ -73,7 +86,7 @@ class LoginThrottle:
         """Decide whether an attempt may check a password; if so, count it as a failure until
         `succeeded` says otherwise. Call inside a transaction."""
         rows = await repository.lock_throttle_rows(
-            conn, [(ACCOUNT, account), (ADDRESS, address_key(address))]
+            conn, [(ACCOUNT, account_key(account)), (ADDRESS, address_key(address))]
         )
         blocked = [r for r in rows if r.blocked_until is not None and r.blocked_until > now]
         if blocked:
@@ -92,7 +105,7 @@ class LoginThrottle:
         """The password was right: clear the account's failures and take back the failure
         counted for this attempt on the address (other failures from there still count)."""
         rows = await repository.lock_throttle_rows(
-            conn, [(ACCOUNT, account), (ADDRESS, address_key(address))]
+            conn, [(ACCOUNT, account_key(account)), (ADDRESS, address_key(address))]
         )
         for row in rows:
             if row.scope == ACCOUNT:

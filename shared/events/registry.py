@@ -77,7 +77,12 @@ class EventRegistry:
             raise InvalidEvent("empty_record", "the record has no value")
         try:
             document = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except RecursionError:
+            # e.g. 10,000 levels of `[`: the stdlib parser recurses once per level
+            raise InvalidEvent("not_json", "the value nests JSON too deeply") from None
+        except ValueError as exc:
+            # JSONDecodeError and UnicodeDecodeError, but also an integer literal longer than
+            # Python's int/str conversion limit (4300 digits), which json.loads refuses
             raise InvalidEvent("not_json", f"the value is not UTF-8 JSON: {exc}") from None
         if not isinstance(document, dict):
             raise InvalidEvent("not_an_object", "the value is JSON but not an object")

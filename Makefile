@@ -59,9 +59,12 @@ bench: $(STAMP) ## Every benchmark on the embedded stack; table + .clochette/ben
 	  || echo "wrk not available: the Python load generator is used (it may saturate first)"
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+FUZZ_EXAMPLES ?= 300
+
 .PHONY: chaos
-chaos: $(STAMP) ## Soak with faults (CHAOS_MINUTES=10): kills, restarts, pauses, then checks every invariant
+chaos: $(STAMP) ## Soak with faults (CHAOS_MINUTES=10), then the long fuzz run (FUZZ_EXAMPLES=300, new inputs each time)
 	$(BIN)/python -m chaos $(CHAOS_ARGS)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 $(BIN)/pytest -m fuzz tests/fuzz -q -p no:cacheprovider --timeout 1800
 
 .PHONY: schemas
 schemas: $(STAMP) ## Regenerate the JSON Schemas of the events (shared/events/schemas/)

@@ -78,8 +78,8 @@ PARSE_CHUNK = 100
 
 # The ingest allocates a few short-lived objects per record (Kafka records, models, rows): with
 # CPython's default first-generation threshold (700) the collector runs every few records and
-# walks the young objects each time; measured on `make bench`, a larger threshold with the
-# start-up objects frozen out of the collector's sight gave about a third more events/s.
+# walks the young objects each time. A larger threshold, with the start-up objects frozen out of
+# the collector's sight, gave clearly more events/s in `make bench` (docs/notifier-ingest.md).
 GC_GENERATION0_THRESHOLD = 20_000
 
 

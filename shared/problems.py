@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -187,10 +188,36 @@ def _validation_problem(exc: ValidationException) -> Problem:
     )
 
 
+# How long a client should wait before retrying while the database is unreachable: about how long
+# a PostgreSQL restart or failover takes.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached right now (down, restarting, connection lost, no free
+    connection): the request itself was fine and can be retried as is."""
+    if isinstance(exc, OSError | TimeoutError | asyncpg.InterfaceError):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        sqlstate = getattr(exc, "sqlstate", None) or ""
+        # 08: connection exception, 53300: too many connections, 57P01-57P03: shutting down,
+        # crash, cannot connect now
+        return sqlstate[:2] == "08" or sqlstate in {"53300", "57P01", "57P02", "57P03"}
+    return False
+
+
 def problem_for(exc: Exception) -> Problem:
     """Map any exception to the problem a client sees; unknown errors reveal nothing."""
     if isinstance(exc, DomainError):
         return exc.to_problem()
+    if is_database_unavailable(exc):
+        return Problem(
+            slug=ServiceUnavailable.slug,
+            title=ServiceUnavailable.title,
+            status=503,
+            detail="The service cannot reach its database right now. Try again in a moment.",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, ValidationException):
         return _validation_problem(exc)
     if isinstance(exc, HTTPException) and str(exc.detail).startswith("JSON is malformed"):
@@ -230,7 +257,14 @@ def problem_for(exc: Exception) -> Problem:
 def problem_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Litestar exception handler: every 4xx/5xx leaves as problem+json."""
     problem = problem_for(exc)
-    if problem.status >= 500:
+    if problem.status == 503:
+        log.warning(
+            "request_failed_dependency_unavailable",
+            path=request.url.path,
+            method=request.method,
+            error_class=type(exc).__name__,
+        )
+    elif problem.status >= 500:
         log.error(
             "request_failed",
             path=request.url.path,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncpg
+import pytest
 from litestar import Litestar, post
 from litestar.params import JSONBody
 from litestar.testing import TestClient
@@ -86,3 +88,28 @@ def test_problem_for_an_unknown_exception_is_generic() -> None:
     problem = problem_for(ValueError("secret detail"))
     assert problem.status == 500
     assert "secret" not in problem.detail
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionRefusedError(111, "Connect call failed"),
+        asyncpg.CannotConnectNowError("the database system is starting up"),
+        asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        asyncpg.TooManyConnectionsError("sorry, too many clients already"),
+        TimeoutError(),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_an_unreachable_database_is_a_503_to_retry(exc: Exception) -> None:
+    problem = problem_for(exc)
+    assert (problem.status, problem.slug) == (503, "service-unavailable")
+    assert problem.headers == {"Retry-After": "5"}
+    assert "database" in problem.detail
+
+
+def test_a_failing_query_is_still_a_500() -> None:
+    problem = problem_for(asyncpg.UndefinedColumnError('column "x" does not exist'))
+    assert problem.status == 500
+    assert "column" not in problem.detail

@@ -48,3 +48,8 @@ class TimeOrderedIds:
             ids.append(f"{(ms << 80) | _VERSION | (counter << 64) | _VARIANT | low:032x}")
         self._ms, self._counter = ms, counter
         return ids
+
+
+# One generator per process: ids taken while a batch is parsed and while one is written stay
+# distinct and increasing.
+NOTIFICATION_IDS = TimeOrderedIds()

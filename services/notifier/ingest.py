@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 
+from services.notifier.ids import NOTIFICATION_IDS
 from services.notifier.ingest_settings import IngestTopics
+from shared.db import RawJson
 from shared.events.registry import Event, EventRegistry, InvalidEvent
 from shared.events.user_events import (
     UserCreated,
@@ -81,6 +83,9 @@ class NotificationEvent:
     params_json: str
     occurred_at: datetime
     record: SourceRecord = field(repr=False, compare=False)
+    # For an event that names one user: the row the bulk (COPY) path writes for it, prepared
+    # while the previous batch is being written (see BatchBuilder.build).
+    copy_row: CopyRow | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(slots=True)
@@ -222,7 +227,22 @@ class BatchBuilder:
 
     def build(self) -> PreparedBatch:
         self._batch.recipient_changes = [self._changes[u] for u in sorted(self._changes)]
+        # The writer's bulk path runs one batch behind this parse: whatever of its work can be
+        # done now (ids, the rows themselves) leaves the writer, which paces the pipeline.
+        events = self._batch.events
+        ids = iter(NOTIFICATION_IDS.take(sum(1 for e in events if e.user_id is not None)))
+        for event in events:
+            if event.user_id is not None:
+                event.copy_row = copy_row(next(ids), event.user_id, event)
         return self._batch
+
+
+CopyRow: TypeAlias = tuple[str, UUID, UUID, str, RawJson]
+
+
+def copy_row(identifier: str, user_id: UUID, event: NotificationEvent) -> CopyRow:
+    """The notifications row of `event` for `user_id`, in COPY_COLUMNS order."""
+    return (identifier, user_id, event.event_id, event.type, RawJson(event.params_json))
 
 
 def prepare_batch(

@@ -26,9 +26,8 @@ from uuid import UUID
 
 import asyncpg
 
-from services.notifier.ids import TimeOrderedIds
-from services.notifier.ingest import NotificationEvent, RecipientChange
-from shared.db import RawJson
+from services.notifier.ids import NOTIFICATION_IDS, TimeOrderedIds
+from services.notifier.ingest import CopyRow, NotificationEvent, RecipientChange, copy_row
 
 Connection: TypeAlias = "asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]"
 
@@ -251,7 +250,7 @@ class IngestRepository:
     ) -> None:
         self._pool = pool
         self._copy_threshold = copy_threshold
-        self._ids = TimeOrderedIds()
+        self._ids = NOTIFICATION_IDS
 
     async def store(
         self, events: Sequence[NotificationEvent], changes: Sequence[RecipientChange]
@@ -285,7 +284,7 @@ class IngestRepository:
                 if targets:
                     await conn.copy_records_to_table(
                         "notifications",
-                        records=_rows(targets, self._ids.take(len(targets))),
+                        records=_rows(targets, self._ids),
                         columns=COPY_COLUMNS,
                     )
                 await self._remember_broadcasts(conn, events)
@@ -455,12 +454,14 @@ def _targets(
     return targets, unrouted
 
 
-def _rows(
-    targets: list[tuple[UUID, NotificationEvent]], ids: list[str]
-) -> list[tuple[str, UUID, UUID, str, RawJson]]:
+def _rows(targets: list[tuple[UUID, NotificationEvent]], ids: TimeOrderedIds) -> list[CopyRow]:
+    """The COPY rows: the one prepared at parse time for an event's own user, a new one (new id)
+    for each member an organisation-wide event reaches."""
+    prepared = [e.copy_row if e.user_id == user else None for user, e in targets]
+    fresh = iter(ids.take(prepared.count(None)))
     return [
-        (identifier, user_id, event.event_id, event.type, RawJson(event.params_json))
-        for identifier, (user_id, event) in zip(ids, targets, strict=True)
+        row if row is not None else copy_row(next(fresh), user, event)
+        for row, (user, event) in zip(prepared, targets, strict=True)
     ]
 
 

@@ -196,7 +196,11 @@ DATABASE_RETRY_AFTER_SECONDS = 5
 def is_database_unavailable(exc: BaseException) -> bool:
     """The database cannot be reached right now (down, restarting, connection lost, no free
     connection): the request itself was fine and can be retried as is."""
-    if isinstance(exc, OSError | TimeoutError | asyncpg.InterfaceError):
+    # InternalClientError: a pooled connection left mid-operation by a server restart ("cannot
+    # switch to state …", seen in the chaos soak); asyncpg discards it on release.
+    if isinstance(
+        exc, OSError | TimeoutError | asyncpg.InterfaceError | asyncpg.InternalClientError
+    ):
         return True
     if isinstance(exc, asyncpg.PostgresError):
         sqlstate = getattr(exc, "sqlstate", None) or ""

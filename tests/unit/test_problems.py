@@ -99,6 +99,7 @@ def test_problem_for_an_unknown_exception_is_generic() -> None:
         asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
         asyncpg.TooManyConnectionsError("sorry, too many clients already"),
         TimeoutError(),
+        asyncpg.InternalClientError("cannot switch to state 12; another operation is in progress"),
     ],
     ids=lambda e: type(e).__name__,
 )

@@ -342,7 +342,9 @@ class IngestConsumer:
     async def _prepare(self, records: Records) -> PreparedBatch:
         """Parse the batch, yielding to the event loop every few hundred records so the writer
         of the previous batch keeps PostgreSQL busy meanwhile."""
-        builder = BatchBuilder(self._parser, self._topics)
+        builder = BatchBuilder(
+            self._parser, self._topics, copy_rows_from=self._settings.copy_threshold
+        )
         done = 0
         for partition_records in records.values():
             for record in partition_records:

@@ -176,9 +176,13 @@ class BatchBuilder:
     """Builds one PreparedBatch record by record, so a caller can hand control back to its event
     loop between chunks (parsing is CPU work; the database writer needs the loop meanwhile)."""
 
-    def __init__(self, parser: EventParser, topics: IngestTopics) -> None:
+    def __init__(
+        self, parser: EventParser, topics: IngestTopics, *, copy_rows_from: int = 1
+    ) -> None:
+        """`copy_rows_from`: the writer's COPY threshold; smaller batches get no COPY rows."""
         self._parser = parser
         self._topics = topics
+        self._copy_rows_from = copy_rows_from
         self._batch = PreparedBatch()
         self._seen: set[UUID] = set()
         self._changes: dict[UUID, RecipientChange] = {}
@@ -228,8 +232,11 @@ class BatchBuilder:
     def build(self) -> PreparedBatch:
         self._batch.recipient_changes = [self._changes[u] for u in sorted(self._changes)]
         # The writer's bulk path runs one batch behind this parse: whatever of its work can be
-        # done now (ids, the rows themselves) leaves the writer, which paces the pipeline.
+        # done now (ids, the rows themselves) leaves the writer, which paces the pipeline. A
+        # batch too small for that path is written by one statement: nothing to prepare.
         events = self._batch.events
+        if len(events) < self._copy_rows_from:
+            return self._batch
         ids = iter(NOTIFICATION_IDS.take(sum(1 for e in events if e.user_id is not None)))
         for event in events:
             if event.user_id is not None:

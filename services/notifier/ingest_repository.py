@@ -301,15 +301,10 @@ class IngestRepository:
         )
 
     async def _lock_recipients(
-        self,
-        conn: Connection,
-        events: Sequence[NotificationEvent],
-        new_members: Sequence[UUID] = (),
+        self, conn: Connection, events: Sequence[NotificationEvent]
     ) -> dict[UUID, _Recipient]:
         """Lock, in user_id order, every recipient the batch can reach; return them."""
-        users = _addressed_users(events) | set(new_members)
-        organizations = {e.organization_id for e in events if e.user_id is None}
-        rows = await conn.fetch(LOCK_RECIPIENTS, list(users), list(organizations))
+        rows = await conn.fetch(LOCK_RECIPIENTS, *_reachable(events, ()))
         return {row[0]: _Recipient(row[1], row[2], row[3], row[4]) for row in rows}
 
     async def _remember_broadcasts(
@@ -354,7 +349,7 @@ class IngestRepository:
         async with conn.transaction():
             # Every writer locks the recipients it may reach first, in one order, before it
             # writes a row: writers of the same users queue, whichever path they take.
-            await self._lock_recipients(conn, events, new_members)
+            await conn.execute(LOCK_RECIPIENTS, *_reachable(events, new_members))
             unknown = await self._insert_notifications(conn, events, new_members, per_user, outcome)
             if unknown:
                 # Rare: users no user event has announced yet. Create them provisionally, then
@@ -418,6 +413,14 @@ class IngestRepository:
 
 def _addressed_users(events: Sequence[NotificationEvent]) -> set[UUID]:
     return {e.user_id for e in events if e.user_id is not None}
+
+
+def _reachable(
+    events: Sequence[NotificationEvent], new_members: Sequence[UUID]
+) -> tuple[list[UUID], list[UUID]]:
+    """LOCK_RECIPIENTS' parameters: the users named, and the organisations of broadcasts."""
+    users = _addressed_users(events) | set(new_members)
+    return list(users), list({e.organization_id for e in events if e.user_id is None})
 
 
 def _targets(

@@ -11,10 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import re
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -22,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import bench_auth, bench_ingest, bench_notifier_api
+from clochette.machine import git_sha, machine
 from shared.logging import configure_logging
 from shared.settings import clochette_home
 
@@ -82,36 +80,6 @@ TARGETS: dict[str, tuple[str, Callable[[float], bool]]] = {
 }
 
 
-def _command_output(argv: list[str]) -> str:
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
-    except OSError:
-        return ""
-    return done.stdout.strip()
-
-
-def machine() -> dict[str, Any]:
-    cpu = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        match = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
-        cpu = match.group(1) if match else ""
-    from clochette.devstack import _postgres_bin, tansu_binary
-
-    postgres = _command_output([str(_postgres_bin() / "postgres"), "--version"])
-    if os.environ.get("DATABASE_URL"):
-        postgres = "DATABASE_URL (see the server)"
-    tansu = _command_output([tansu_binary(), "--version"]) or "tansu"
-    return {
-        "cores": os.cpu_count(),
-        "cpu": cpu or platform.processor(),
-        "python": platform.python_version(),
-        "postgresql": postgres,
-        "broker": "KAFKA_BOOTSTRAP_SERVERS" if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") else tansu,
-        "load_average_at_start": os.getloadavg()[0],
-    }
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="shorter runs (a smoke test)")
@@ -121,7 +89,7 @@ def main() -> int:
     configure_logging(level=os.environ.get("LOG_LEVEL", "WARNING"), fmt="console")
     results: dict[str, Any] = {
         "machine": machine(),
-        "git_sha": _command_output(["git", "rev-parse", "--short", "HEAD"]) or "unknown",
+        "git_sha": git_sha(),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "load_generator_available": shutil.which("wrk") is not None,
         # other work on a shared machine shows here; ratios are measured within one run for it

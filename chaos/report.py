@@ -3,39 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import platform
-import re
 from pathlib import Path
 from typing import Any
 
 from chaos.invariants import Check
-from chaos.stack import command_output
-
-
-def machine() -> dict[str, Any]:
-    """Cores, CPU model, PostgreSQL and broker versions: figures mean little without them
-    (the same shape as `bench`'s machine line; kept here so the soak does not depend on the
-    benchmark package)."""
-    from clochette.devstack import _postgres_bin, tansu_binary
-
-    cpu = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        match = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
-        cpu = match.group(1) if match else ""
-    return {
-        "cores": os.cpu_count(),
-        "cpu": cpu or platform.processor(),
-        "python": platform.python_version(),
-        "postgresql": command_output([str(_postgres_bin() / "postgres"), "--version"]),
-        "broker": command_output([tansu_binary(), "--version"]) or "tansu",
-        "load_average_at_start": round(os.getloadavg()[0], 2),
-    }
-
-
-def git_sha() -> str:
-    return command_output(["git", "rev-parse", "--short", "HEAD"]) or "unknown"
 
 
 def machine_line(m: dict[str, Any], sha: str) -> str:

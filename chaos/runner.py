@@ -34,6 +34,7 @@ from chaos.traffic import (
     poller,
     steady_and_bursts,
 )
+from clochette.machine import git_sha, machine
 from shared.logging import configure_logging
 from shared.settings import clochette_home
 from shared.topics import DEAD_LETTER_TOPIC, PLATFORM_TOPICS
@@ -69,8 +70,8 @@ def run(options: Options) -> int:
     """Start the stack, soak, check; 0 only when every invariant holds."""
     home = clochette_home() / "chaos"
     workdir = home / time.strftime("run-%Y%m%d-%H%M%S", time.gmtime())
-    m = report.machine()
-    sha = report.git_sha()
+    m = machine()
+    sha = git_sha()
     say(
         f"chaos soak: {options.minutes:g} min, {options.rate:g} events/s + bursts of "
         f"{options.burst:,}, {options.pollers} pollers, seed {options.seed}; files in {workdir}"

@@ -14,7 +14,6 @@ import contextlib
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -247,11 +246,3 @@ def start_stack(workdir: Path) -> Stack:
         stack.stop()
         raise
     return stack
-
-
-def command_output(argv: list[str]) -> str:
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
-    except OSError:
-        return ""
-    return done.stdout.strip()

@@ -44,7 +44,7 @@ async def create_users(database_url: str, organizations: int, per_organization: 
     auth service's `Accounts` so each one gets its `user.created` event in the outbox."""
     from services.auth.accounts import Accounts, NewUser
     from services.auth.app import password_hashing, password_policy
-    from services.auth.clock import SystemClock
+    from shared.clock import SystemClock
     from services.auth.config import AuthSettings
     from shared.db import create_pool
 

@@ -69,7 +69,7 @@ async def _create_user(
 ) -> dict[str, Any]:
     from services.auth.accounts import Accounts, NewUser
     from services.auth.app import password_hashing, password_policy
-    from services.auth.clock import SystemClock
+    from shared.clock import SystemClock
 
     hashing = password_hashing(auth)
     try:
@@ -110,7 +110,7 @@ def cmd_users_create(_settings: Settings, args: argparse.Namespace) -> int:
 async def _deactivate(database_url: str, email: str) -> dict[str, Any] | None:
     from services.auth.accounts import Accounts
     from services.auth.app import password_hashing, password_policy
-    from services.auth.clock import SystemClock
+    from shared.clock import SystemClock
 
     auth = load_auth_settings()
     hashing = password_hashing(auth)
@@ -140,7 +140,7 @@ def cmd_users_deactivate(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _rotate(database_url: str, secret_key: str, publish_ahead: timedelta) -> dict[str, Any]:
-    from services.auth.clock import SystemClock
+    from shared.clock import SystemClock
     from services.auth.crypto import Sealer
     from services.auth.keys import SEALING_PURPOSE, rotate_signing_key
 

@@ -20,7 +20,7 @@ from typing import Final
 from clochette.auth_commands import auth_pool
 from services.auth.accounts import Accounts, NewUser
 from services.auth.app import password_hashing, password_policy
-from services.auth.clock import SystemClock
+from shared.clock import SystemClock
 from services.auth.config import AuthSettings, load_auth_settings
 from services.auth.password_policy import PasswordContext
 

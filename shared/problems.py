@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, ClassVar
 
-import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -22,6 +21,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.types import ExceptionHandlersMap
 
+from shared.db import is_database_unavailable
 from shared.logging import get_logger
 
 PROBLEM_BASE_URI = "https://clochette.dev/problems/"
@@ -191,23 +191,6 @@ def _validation_problem(exc: ValidationException) -> Problem:
 # How long a client should wait before retrying while the database is unreachable: about how long
 # a PostgreSQL restart or failover takes.
 DATABASE_RETRY_AFTER_SECONDS = 5
-
-
-def is_database_unavailable(exc: BaseException) -> bool:
-    """The database cannot be reached right now (down, restarting, connection lost, no free
-    connection): the request itself was fine and can be retried as is."""
-    # InternalClientError: a pooled connection left mid-operation by a server restart ("cannot
-    # switch to state …", seen in the chaos soak); asyncpg discards it on release.
-    if isinstance(
-        exc, OSError | TimeoutError | asyncpg.InterfaceError | asyncpg.InternalClientError
-    ):
-        return True
-    if isinstance(exc, asyncpg.PostgresError):
-        sqlstate = getattr(exc, "sqlstate", None) or ""
-        # 08: connection exception, 53300: too many connections, 57P01-57P03: shutting down,
-        # crash, cannot connect now
-        return sqlstate[:2] == "08" or sqlstate in {"53300", "57P01", "57P02", "57P03"}
-    return False
 
 
 def problem_for(exc: Exception) -> Problem:

@@ -12,7 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from services.auth import audit, events, repository, two_factor_repository
-from services.auth.clock import Clock
+from shared.clock import Clock
 from services.auth.domain import (
     LANGUAGES,
     ClientInfo,

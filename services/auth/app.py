@@ -16,7 +16,7 @@ import asyncpg
 from litestar import Litestar
 
 from services.auth.accounts import Accounts
-from services.auth.clock import Clock, SystemClock
+from shared.clock import Clock, SystemClock
 from services.auth.config import AuthSettings, load_auth_settings
 from services.auth.crypto import Sealer
 from services.auth.hashing import Argon2Parameters, PasswordHashing

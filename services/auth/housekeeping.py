@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from services.auth import repository, two_factor_repository
-from services.auth.clock import Clock
+from shared.clock import Clock
 from shared.logging import get_logger
 
 log = get_logger(__name__)

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from services.auth import repository
-from services.auth.clock import Clock
+from shared.clock import Clock
 from services.auth.crypto import CannotUnseal, Sealer
 from shared.logging import get_logger
 from shared.tokens import ALGORITHM

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.auth import repository
-from services.auth.clock import Clock
+from shared.clock import Clock
 from services.auth.repository import OUTBOX_CHANNEL, Connection, OutboxRow
 from shared.logging import get_logger
 

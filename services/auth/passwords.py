@@ -10,7 +10,7 @@ import asyncpg
 from services.auth import audit, events, repository
 from services.auth.accounts import require_live_user
 from services.auth.audit import AuditEvent
-from services.auth.clock import Clock
+from shared.clock import Clock
 from services.auth.domain import ClientInfo, Language, Principal, User
 from services.auth.errors import PasswordRejected, TooManyAttempts, WrongCurrentPassword
 from services.auth.hashing import PasswordHashing

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from services.auth import audit, repository
-from services.auth.clock import Clock
+from shared.clock import Clock
 from services.auth.domain import ClientInfo, Session, User, is_valid_email, normalize_email
 from services.auth.errors import InvalidCredentials, InvalidRefreshToken, TooManyAttempts
 from services.auth.hashing import PasswordHashing

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import jwt
 
-from services.auth.clock import Clock
+from shared.clock import Clock
 from services.auth.domain import Principal, User, as_language, as_role
 from services.auth.errors import InvalidAccessToken
 from services.auth.keys import SigningKeys

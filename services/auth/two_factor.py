@@ -30,7 +30,7 @@ from services.auth import (
 )
 from services.auth import two_factor_repository as store
 from services.auth.accounts import require_live_user
-from services.auth.clock import Clock
+from shared.clock import Clock
 from services.auth.config import AuthSettings
 from services.auth.crypto import Sealer, derive_key
 from services.auth.domain import ClientInfo, Principal, User

@@ -57,11 +57,9 @@ from services.notifier.ingest import (
 from services.notifier.ingest_repository import (
     IngestRepository,
     StoreOutcome,
-    is_rejected_data_error,
-    is_transient_database_error,
 )
 from services.notifier.ingest_settings import IngestSettings
-from shared.db import create_pool
+from shared.db import create_pool, is_rejected_data_error, is_transient_database_error
 from shared.events.registry import platform_registry, user_events_registry
 from shared.logging import get_logger
 

@@ -473,26 +473,3 @@ def _affected(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
-# SQLSTATE classes and codes after which the same transaction will succeed later.
-_TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57")  # connection, resources, operator intervention
-_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "55006", "58000", "58030"})
-
-
-def is_transient_database_error(exc: BaseException) -> bool:
-    """True when retrying the same batch later can succeed: the server is down or restarting,
-    the connection broke, a deadlock or serialization failure, resources exhausted."""
-    if isinstance(exc, OSError | TimeoutError | asyncpg.InterfaceError):
-        return True
-    if isinstance(exc, asyncpg.PostgresError):
-        sqlstate = getattr(exc, "sqlstate", None) or ""
-        return sqlstate in _TRANSIENT_SQLSTATES or sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES
-    return False
-
-
-def is_rejected_data_error(exc: BaseException) -> bool:
-    """True when PostgreSQL refuses the data itself (SQLSTATE classes 22 and 23), e.g. a `\\u0000`
-    that JSON and the event models allow but `jsonb` does not: retrying never helps."""
-    if is_transient_database_error(exc):
-        return False
-    sqlstate = getattr(exc, "sqlstate", None) or ""
-    return isinstance(exc, asyncpg.PostgresError) and sqlstate[:2] in ("22", "23")

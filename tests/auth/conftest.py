@@ -15,7 +15,7 @@ from litestar import Litestar
 
 from services.auth.accounts import NewUser
 from services.auth.app import create_app
-from services.auth.clock import ManualClock
+from shared.clock import ManualClock
 from services.auth.config import AuthSettings
 from services.auth.domain import Language, Role, User
 from shared.settings import Settings

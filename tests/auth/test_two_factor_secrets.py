@@ -9,7 +9,7 @@ import asyncpg
 from structlog.testing import capture_logs
 
 from services.auth.app import create_app
-from services.auth.clock import ManualClock
+from shared.clock import ManualClock
 from shared.settings import Environment
 from tests.auth.conftest import (
     SECRET_KEY,

@@ -28,12 +28,9 @@ from services.notifier.ingest import (
     EventParser,
     prepare_batch,
 )
-from services.notifier.ingest_repository import (
-    is_rejected_data_error,
-    is_transient_database_error,
-)
 from services.notifier.ingest_settings import IngestTopics
 from services.notifier.lag import OffsetSample, Verdict, format_lag_table, judge, judge_group
+from shared.db import is_rejected_data_error, is_transient_database_error
 from shared.events.registry import InvalidEvent, platform_registry, user_events_registry
 from shared.topics import PLATFORM_TOPICS
 from tests.notifier_ingest.helpers import SAMPLE_DATA, encode, event

@@ -40,16 +40,19 @@ from typing import Any
 import asyncpg
 import httpx
 import psutil
-from argon2 import PasswordHasher, Type
 
 from clochette.devstack import free_port, start_postgres
 from clochette.services import migrate_all
-from services.auth.accounts import Accounts, NewUser
+from services.auth.accounts.accounts import Accounts, NewUser
+from services.auth.accounts.hashing import (
+    Argon2Parameters,
+    argon2_hasher,
+    lower_thread_priority,
+)
 from services.auth.app import password_hashing, password_policy
+from services.auth.platform.config import AuthSettings, available_cores
 from shared.clock import SystemClock
-from services.auth.config import AuthSettings, available_cores
-from services.auth.hashing import lower_thread_priority
-from shared.db import create_pool
+from shared.db import UnitOfWork, create_pool
 
 PASSWORD = "benchmark lanterns over water"  # noqa: S105 - the benchmark users' password
 USERS = 16
@@ -91,7 +94,7 @@ async def seed_users(url: str, auth: AuthSettings) -> list[str]:
     pool = await create_pool(url, search_path="auth", max_size=4)
     hashing = password_hashing(auth)
     try:
-        accounts = Accounts(pool, SystemClock(), hashing, password_policy(auth))
+        accounts = Accounts(UnitOfWork(pool), SystemClock(), hashing, password_policy(auth))
         emails = [f"bench{i}@example.be" for i in range(USERS)]
         await asyncio.gather(
             *(
@@ -110,14 +113,7 @@ async def seed_users(url: str, auth: AuthSettings) -> list[str]:
 def raw_verifications(auth: AuthSettings, seconds: float) -> tuple[int, float]:
     """argon2id verifications done in `seconds` by one thread per core, as the service runs
     them (same parameters, same thread priority); returns (count, elapsed seconds)."""
-    hasher = PasswordHasher(
-        time_cost=auth.argon2_time_cost,
-        memory_cost=auth.argon2_memory_kib,
-        parallelism=auth.argon2_parallelism,
-        hash_len=32,
-        salt_len=16,
-        type=Type.ID,
-    )
+    hasher = argon2_hasher(Argon2Parameters.from_settings(auth))
     stored = hasher.hash(PASSWORD)
     threads = auth.hashing_threads
     deadline = time.perf_counter() + seconds

@@ -42,11 +42,11 @@ class Population:
 async def create_users(database_url: str, organizations: int, per_organization: int) -> Population:
     """`organizations` x `per_organization` users (the first of each an admin), created with the
     auth service's `Accounts` so each one gets its `user.created` event in the outbox."""
-    from services.auth.accounts import Accounts, NewUser
+    from services.auth.accounts.accounts import Accounts, NewUser
     from services.auth.app import password_hashing, password_policy
+    from services.auth.platform.config import AuthSettings
     from shared.clock import SystemClock
-    from services.auth.config import AuthSettings
-    from shared.db import create_pool
+    from shared.db import UnitOfWork, create_pool
 
     settings = AuthSettings(
         argon2_time_cost=int(ARGON2_ENV["AUTH_ARGON2_TIME_COST"]),
@@ -56,7 +56,7 @@ async def create_users(database_url: str, organizations: int, per_organization: 
     )
     hashing = password_hashing(settings)
     pool = await create_pool(database_url, min_size=1, max_size=4, search_path="auth")
-    accounts = Accounts(pool, SystemClock(), hashing, password_policy(settings))
+    accounts = Accounts(UnitOfWork(pool), SystemClock(), hashing, password_policy(settings))
     tag = secrets.token_hex(3)
     limit = asyncio.Semaphore(4)
 

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 import asyncpg
 
 from clochette.devstack import DEFAULT_PG_PORT, database_url_for_command
-from services.auth.config import AuthSettings, load_auth_settings
+from services.auth.platform.config import AuthSettings, load_auth_settings
 from shared.problems import DomainError
 from shared.settings import Settings, clochette_home
 
@@ -67,14 +67,15 @@ def _report_domain_error(command: str, error: DomainError) -> int:
 async def _create_user(
     database_url: str, auth: AuthSettings, args: argparse.Namespace, password: str
 ) -> dict[str, Any]:
-    from services.auth.accounts import Accounts, NewUser
+    from services.auth.accounts.accounts import Accounts, NewUser
     from services.auth.app import password_hashing, password_policy
     from shared.clock import SystemClock
+    from shared.db import UnitOfWork
 
     hashing = password_hashing(auth)
     try:
         async with auth_pool(database_url) as pool:
-            accounts = Accounts(pool, SystemClock(), hashing, password_policy(auth))
+            accounts = Accounts(UnitOfWork(pool), SystemClock(), hashing, password_policy(auth))
             user, organization_created = await accounts.create_user_in_named_organization(
                 args.organization, NewUser(args.email, password, args.role, args.language)
             )
@@ -108,15 +109,16 @@ def cmd_users_create(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _deactivate(database_url: str, email: str) -> dict[str, Any] | None:
-    from services.auth.accounts import Accounts
+    from services.auth.accounts.accounts import Accounts
     from services.auth.app import password_hashing, password_policy
     from shared.clock import SystemClock
+    from shared.db import UnitOfWork
 
     auth = load_auth_settings()
     hashing = password_hashing(auth)
     try:
         async with auth_pool(database_url) as pool:
-            accounts = Accounts(pool, SystemClock(), hashing, password_policy(auth))
+            accounts = Accounts(UnitOfWork(pool), SystemClock(), hashing, password_policy(auth))
             user = await accounts.find_by_email(email)
             if user is None:
                 return None
@@ -140,9 +142,9 @@ def cmd_users_deactivate(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _rotate(database_url: str, secret_key: str, publish_ahead: timedelta) -> dict[str, Any]:
+    from services.auth.platform.crypto import Sealer
+    from services.auth.sessions.keys import SEALING_PURPOSE, rotate_signing_key
     from shared.clock import SystemClock
-    from services.auth.crypto import Sealer
-    from services.auth.keys import SEALING_PURPOSE, rotate_signing_key
 
     async with auth_pool(database_url) as pool, pool.acquire() as conn:
         row = await rotate_signing_key(
@@ -162,8 +164,8 @@ def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _audit(database_url: str, email: str | None, limit: int) -> list[dict[str, Any]]:
-    from services.auth import repository
     from services.auth.domain import normalize_email
+    from services.auth.platform import repository
 
     async with auth_pool(database_url) as pool, pool.acquire() as conn:
         entries = await repository.audit_entries(
@@ -199,7 +201,7 @@ def cmd_audit(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _reencrypt(database_url: str, old_key: str, new_key: str) -> dict[str, int]:
-    from services.auth.two_factor import reencrypt_secrets
+    from services.auth.platform.reencryption import reencrypt_secrets
 
     async with auth_pool(database_url) as pool, pool.acquire() as conn, conn.transaction():
         return await reencrypt_secrets(conn, old_key, new_key)
@@ -220,7 +222,7 @@ def old_secret_key(args: argparse.Namespace) -> str:
 def cmd_secrets_reencrypt(settings: Settings, args: argparse.Namespace) -> int:
     """Re-encrypt every TOTP secret and signing key from the old secret key to the current
     CLOCHETTE_SECRET_KEY, in one transaction (all or nothing)."""
-    from services.auth.crypto import CannotUnseal
+    from services.auth.platform.crypto import CannotUnseal
 
     try:
         old = old_secret_key(args)

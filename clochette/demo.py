@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Final
 
 from clochette.auth_commands import auth_pool
-from services.auth.accounts import Accounts, NewUser
+from services.auth.accounts.accounts import Accounts, NewUser
+from services.auth.accounts.password_policy import PasswordContext
 from services.auth.app import password_hashing, password_policy
+from services.auth.platform.config import AuthSettings, load_auth_settings
 from shared.clock import SystemClock
-from services.auth.config import AuthSettings, load_auth_settings
-from services.auth.password_policy import PasswordContext
+from shared.db import UnitOfWork
 
 DEMO_ORGANIZATION: Final = "Demo Company"
 DEMO_EMAIL: Final = "admin@demo.clochette.test"
@@ -79,7 +80,7 @@ async def _seed(database_url: str, home: Path) -> DemoLogin:
     kept = _kept_password(path)
     try:
         async with auth_pool(database_url) as pool:
-            accounts = Accounts(pool, SystemClock(), hashing, password_policy(auth))
+            accounts = Accounts(UnitOfWork(pool), SystemClock(), hashing, password_policy(auth))
             user = await accounts.find_by_email(DEMO_EMAIL)
             if user is not None:
                 still_valid = (

@@ -15,28 +15,32 @@ from typing import Any
 import asyncpg
 from litestar import Litestar
 
-from services.auth.accounts import Accounts
+from services.auth.accounts.accounts import Accounts
+from services.auth.accounts.hashing import Argon2Parameters, PasswordHashing
+from services.auth.accounts.password_policy import PasswordContext, PasswordPolicy
+from services.auth.accounts.passwords import Passwords
+from services.auth.accounts.profile import Profile
+from services.auth.http.routers import auth_routers
+from services.auth.login.login import Login
+from services.auth.login.throttling import LoginThrottle, ThrottlePolicy
+from services.auth.platform.config import AuthSettings, load_auth_settings
+from services.auth.platform.crypto import Sealer
+from services.auth.platform.housekeeping import Retention, run_housekeeping
+from services.auth.platform.outbox import OutboxRelay, Producer, RelaySettings
+from services.auth.sessions.keys import SEALING_PURPOSE, SigningKeys
+from services.auth.sessions.sessions import Sessions
+from services.auth.sessions.tokens import AccessTokens
+from services.auth.two_factor.activation import TwoFactor
+from services.auth.two_factor.phone import PhoneConfirmation
+from services.auth.two_factor.verifier import TOTP_SEALING_PURPOSE, CodeVerifier, TwoFactorPolicy
 from shared.clock import Clock, SystemClock
-from services.auth.config import AuthSettings, load_auth_settings
-from services.auth.crypto import Sealer
-from services.auth.hashing import Argon2Parameters, PasswordHashing
-from services.auth.housekeeping import Retention, run_housekeeping
-from services.auth.keys import SEALING_PURPOSE, SigningKeys
-from services.auth.outbox import OutboxRelay, Producer, RelaySettings
-from services.auth.password_policy import PasswordContext, PasswordPolicy
-from services.auth.passwords import Passwords
-from services.auth.routes import auth_routers
-from services.auth.sessions import Sessions
-from services.auth.throttling import LoginThrottle, ThrottlePolicy
-from services.auth.tokens import AccessTokens
-from services.auth.two_factor import TwoFactor, TwoFactorPolicy
 from shared.cors import cors_config, with_cors
-from shared.db import create_pool, database_is_reachable
+from shared.db import UnitOfWork
 from shared.http import build_app, health_routes, openapi_config
 from shared.kafka import create_producer
 from shared.logging import get_logger
 from shared.metrics import metrics_endpoint
-from shared.migrations import require_current_schema
+from shared.service import ServiceDatabase
 from shared.settings import Settings
 
 SCHEMA = "auth"
@@ -46,11 +50,10 @@ log = get_logger(__name__)
 
 
 def password_hashing(auth: AuthSettings) -> PasswordHashing:
-    parameters = Argon2Parameters(
-        auth.argon2_time_cost, auth.argon2_memory_kib, auth.argon2_parallelism
-    )
     return PasswordHashing(
-        parameters, threads=auth.hashing_threads, niceness=auth.hash_thread_niceness
+        Argon2Parameters.from_settings(auth),
+        threads=auth.hashing_threads,
+        niceness=auth.hash_thread_niceness,
     )
 
 
@@ -103,9 +106,12 @@ class AuthComponents:
     hashing: PasswordHashing
     keys: SigningKeys
     tokens: AccessTokens
-    accounts: Accounts
+    login: Login
     sessions: Sessions
+    profile: Profile
+    accounts: Accounts
     passwords: Passwords
+    phone_confirmation: PhoneConfirmation
     two_factor: TwoFactor
 
     def close(self) -> None:
@@ -116,12 +122,14 @@ async def build_components(
     pool: asyncpg.Pool[Any], settings: Settings, auth: AuthSettings, clock: Clock
 ) -> AuthComponents:
     """Wire the use cases; loads (or creates) the signing key and warms the hashers up."""
+    uow = UnitOfWork(pool)
+    secret_key = settings.require_secret_key()
     hashing = password_hashing(auth)
     policy = password_policy(auth)
     throttle = login_throttle(auth)
     keys = SigningKeys(
         pool,
-        Sealer(settings.require_secret_key(), SEALING_PURPOSE),
+        Sealer(secret_key, SEALING_PURPOSE),
         clock,
         token_lifetime=timedelta(seconds=auth.access_token_seconds),
         reload_every=timedelta(seconds=auth.signing_key_reload_seconds),
@@ -132,32 +140,42 @@ async def build_components(
     await asyncio.to_thread(policy.score, "warm up the meter", PasswordContext("", ""))
     tokens = AccessTokens(keys, clock, timedelta(seconds=auth.access_token_seconds))
     sessions = Sessions(
-        pool,
+        uow,
         clock,
-        hashing,
-        throttle,
         tokens,
         refresh_idle=timedelta(days=auth.refresh_token_idle_days),
         session_max=timedelta(days=auth.session_max_days),
     )
-    passwords = Passwords(pool, clock, hashing, policy, throttle)
+    passwords = Passwords(uow, clock, hashing, policy, throttle)
+    two_factor_policy = TwoFactorPolicy.from_settings(auth)
+    verifier = CodeVerifier(Sealer(secret_key, TOTP_SEALING_PURPOSE), two_factor_policy)
     return AuthComponents(
         clock=clock,
         hashing=hashing,
         keys=keys,
         tokens=tokens,
-        accounts=Accounts(pool, clock, hashing, policy),
-        sessions=sessions,
-        passwords=passwords,
-        two_factor=TwoFactor(
-            pool,
+        login=Login(
+            uow,
             clock,
-            secret_key=settings.require_secret_key(),
-            policy=TwoFactorPolicy.from_settings(auth),
+            hashing=hashing,
+            throttle=throttle,
             sessions=sessions,
-            passwords=passwords,
+            verifier=verifier,
+            policy=two_factor_policy,
+        ),
+        sessions=sessions,
+        profile=Profile(uow, clock),
+        accounts=Accounts(uow, clock, hashing, policy),
+        passwords=passwords,
+        phone_confirmation=PhoneConfirmation(
+            uow,
+            clock,
+            secret_key=secret_key,
+            policy=two_factor_policy,
+            verifier=verifier,
             log_sms=not settings.is_production,
         ),
+        two_factor=TwoFactor(uow, clock, verifier=verifier, passwords=passwords),
     )
 
 
@@ -169,7 +187,7 @@ def create_app(
     producer_factory: Callable[[], Producer] | None = None,
 ) -> Litestar:
     """The auth service: credentials, display language, two-factor state and tokens."""
-    dsn = settings.require_database_url()
+    database = ServiceDatabase(settings, SCHEMA, MIGRATIONS)
     settings.require_secret_key()
     auth = auth_settings or load_auth_settings()
     the_clock = clock or SystemClock()
@@ -181,40 +199,34 @@ def create_app(
         return producer
 
     @asynccontextmanager
-    async def resources(app: Litestar) -> AsyncIterator[None]:
-        await require_current_schema(dsn, SCHEMA, MIGRATIONS)
-        pool = await create_pool(
-            dsn,
-            min_size=settings.db_pool_min_size,
-            max_size=settings.db_pool_max_size,
-            search_path=SCHEMA,
-        )
-        app.state.pool = pool
-        try:
-            components = await build_components(pool, settings, auth, the_clock)
-        except BaseException:
-            await pool.close()
-            raise
+    async def components(app: Litestar) -> AsyncIterator[None]:
+        """Runs after the database lifespan opened the pool, and ends before it closes it."""
+        pool = database.pool
+        parts = await build_components(pool, settings, auth, the_clock)
         app.state.update(
             clock=the_clock,
-            signing_keys=components.keys,
-            tokens=components.tokens,
-            accounts=components.accounts,
-            sessions=components.sessions,
-            passwords=components.passwords,
-            two_factor=components.two_factor,
+            hashing=parts.hashing,
+            signing_keys=parts.keys,
+            tokens=parts.tokens,
+            login=parts.login,
+            sessions=parts.sessions,
+            profile=parts.profile,
+            accounts=parts.accounts,
+            passwords=parts.passwords,
+            phone_confirmation=parts.phone_confirmation,
+            two_factor=parts.two_factor,
             trusted_proxies=auth.trusted_proxies,
             jwks_max_age=auth.jwks_max_age_seconds,
         )
         relay = OutboxRelay(
-            pool, dsn, producer_factory or kafka_producer, the_clock, relay_settings(auth)
+            pool, database.dsn, producer_factory or kafka_producer, the_clock, relay_settings(auth)
         )
         app.state.relay = relay
         background = [
-            asyncio.create_task(components.keys.run_reloads(), name="signing-key-reloads"),
+            asyncio.create_task(parts.keys.run_reloads(), name="signing-key-reloads"),
             asyncio.create_task(
                 run_housekeeping(
-                    pool,
+                    UnitOfWork(pool),
                     the_clock,
                     retention(auth),
                     timedelta(seconds=auth.housekeeping_interval_seconds),
@@ -234,18 +246,11 @@ def create_app(
             for task in background:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            components.close()
-            await pool.close()
+            parts.close()
 
-    async def database_ready() -> str | None:
-        pool: Any = getattr(app.state, "pool", None)
-        if pool is None or not await database_is_reachable(pool):
-            return "PostgreSQL is not reachable"
-        return None
-
-    app = build_app(
+    return build_app(
         route_handlers=[
-            *health_routes({"database": database_ready}),
+            *health_routes({"database": database.readiness}),
             metrics_endpoint,
             *auth_routers(),
         ],
@@ -254,10 +259,9 @@ def create_app(
             "1.0.0",
             "Credentials, display language, two-factor authentication and access tokens.",
         ),
-        lifespan=[resources],
+        lifespan=[database.lifespan, components],
         # The web app logs in, reads /v1/me, changes the password and 2FA from its own origin.
         on_app_init=[
             with_cors(cors_config(settings, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]))
         ],
     )
-    return app

@@ -1,6 +1,7 @@
-"""The auth service's vocabulary: users, organisations, sessions and who is calling.
+"""The auth service's vocabulary: users, organisations, sessions and where a request comes from
+(who is calling is shared.tokens.Principal).
 
-Plain dataclasses; the repository returns them and the use cases pass them around.
+Plain dataclasses; the repositories return them and the use cases pass them around.
 """
 
 from __future__ import annotations
@@ -74,10 +75,6 @@ class User:
     updated_at: datetime
     last_login_at: datetime | None
 
-    @property
-    def email_local_part(self) -> str:
-        return self.email.rpartition("@")[0]
-
 
 @dataclass(frozen=True)
 class Session:
@@ -90,19 +87,6 @@ class Session:
     last_used_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller of a request, from a verified access token."""
-
-    user_id: UUID
-    organization_id: UUID
-    role: Role
-    language: Language
-    session_id: UUID
-    amr: tuple[str, ...]
-    token_id: str
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from services.auth.accounts import NewUser
+from services.auth.accounts.accounts import NewUser
 from services.auth.app import create_app
-from shared.clock import ManualClock
-from services.auth.config import AuthSettings
 from services.auth.domain import Language, Role, User
+from services.auth.platform.config import AuthSettings
+from shared.clock import ManualClock
 from shared.settings import Settings
 
 SECRET_KEY = "test-secret-key-" + "x" * 40

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.auth.crypto import CannotUnseal, Sealer
-from services.auth.hashing import Argon2Parameters, PasswordHashing
-from services.auth.keys import KeyRing, SigningKey, raw_public_bytes, thumbprint
-from services.auth.routes import client_address
-from services.auth.throttling import ThrottlePolicy, address_key
+from services.auth.accounts.hashing import Argon2Parameters, PasswordHashing
+from services.auth.http.dependencies import client_address
+from services.auth.login.throttling import ThrottlePolicy, address_key
+from services.auth.platform.crypto import CannotUnseal, Sealer
+from services.auth.sessions.keys import KeyRing, SigningKey, raw_public_bytes, thumbprint
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 

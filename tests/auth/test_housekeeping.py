@@ -7,9 +7,10 @@ from datetime import timedelta
 import asyncpg
 
 from services.auth.app import retention
-from services.auth.crypto import Sealer
-from services.auth.housekeeping import clean_up
-from services.auth.keys import SEALING_PURPOSE, rotate_signing_key
+from services.auth.platform.crypto import Sealer
+from services.auth.platform.housekeeping import clean_up
+from services.auth.sessions.keys import SEALING_PURPOSE, rotate_signing_key
+from shared.db import UnitOfWork
 from tests.auth.conftest import SECRET_KEY, AuthHarness, cheap_auth_settings
 
 
@@ -46,7 +47,7 @@ async def test_clean_up_follows_the_retention_rules(auth: AuthHarness, database_
     before = await counts(database_url)
     assert before["keys"] == 2
 
-    await clean_up(pool, auth.clock, rules)
+    await clean_up(UnitOfWork(pool), auth.clock, rules)
     after_now = await counts(database_url)
     assert after_now["sealed"] == 1  # the superseded key's private half is gone at once
     assert after_now["keys"] == 2  # but its public half is still published
@@ -55,7 +56,7 @@ async def test_clean_up_follows_the_retention_rules(auth: AuthHarness, database_
     }
 
     auth.clock.advance(days=8)  # past published-outbox retention, throttle forget, key expiry
-    await clean_up(pool, auth.clock, rules)
+    await clean_up(UnitOfWork(pool), auth.clock, rules)
     week = await counts(database_url)
     assert week["outbox"] == 0
     assert week["login_throttle"] == 0
@@ -63,7 +64,7 @@ async def test_clean_up_follows_the_retention_rules(auth: AuthHarness, database_
     assert week["sessions"] == before["sessions"]  # still refreshable for 14 days
 
     auth.clock.advance(days=30 + 14 - 8)  # the session expired 30 days after the login
-    await clean_up(pool, auth.clock, rules)
+    await clean_up(UnitOfWork(pool), auth.clock, rules)
     late = await counts(database_url)
     assert late["sessions"] == 0
     assert late["refresh_tokens"] == 0

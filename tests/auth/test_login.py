@@ -8,6 +8,7 @@ import time
 
 import asyncpg
 import httpx
+import pytest
 from argon2 import PasswordHasher
 
 from services.auth.app import create_app
@@ -19,6 +20,7 @@ from tests.auth.conftest import (
     running,
     settings_for,
 )
+from tests.auth.database_use import counted_database_use
 
 
 async def attempt(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
@@ -54,7 +56,7 @@ async def test_unknown_email_and_wrong_password_get_the_identical_401(auth: Auth
 
 
 async def test_an_unknown_email_costs_an_argon2_verification(auth: AuthHarness) -> None:
-    hashing = auth.app.state.sessions._hashing
+    hashing = auth.app.state.hashing
     calls: list[str | None] = []
     original = hashing.verify
 
@@ -65,6 +67,41 @@ async def test_an_unknown_email_costs_an_argon2_verification(auth: AuthHarness) 
     hashing.verify = spy
     await attempt(auth.client, "nobody@example.be", "whatever it is")
     assert calls == [None]  # None: verified against the dummy hash, same parameters
+
+
+async def test_a_login_takes_two_short_transactions_and_no_connection_while_hashing(
+    auth: AuthHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Transaction 1: throttle admission and user lookup; argon2 with no connection held;
+    transaction 2: the throttle's success and the new session."""
+    await auth.create_user()
+    await auth.login()  # the app's start-up work (keys, housekeeping) is over
+    pool = auth.app.state.pool
+    hashing = auth.app.state.hashing
+    in_use_while_hashing: list[int] = []
+    original = hashing.verify
+
+    async def watched(password_hash: str | None, password: str) -> object:
+        in_use_while_hashing.append(pool.get_size() - pool.get_idle_size())
+        return await original(password_hash, password)
+
+    monkeypatch.setattr(hashing, "verify", watched)
+    with counted_database_use(monkeypatch) as use:
+        response = await attempt(auth.client, "jan.peeters@example.be", PASSWORD)
+    assert response.status_code == 200
+    assert (use.acquisitions, use.transactions) == (2, 2)
+    assert in_use_while_hashing == [0]
+
+
+async def test_a_failed_login_also_takes_two_transactions(
+    auth: AuthHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await auth.create_user()
+    await auth.login()
+    with counted_database_use(monkeypatch) as use:
+        response = await attempt(auth.client, "jan.peeters@example.be", "not the password")
+    assert response.status_code == 401
+    assert (use.acquisitions, use.transactions) == (2, 2)
 
 
 async def test_a_deactivated_user_gets_the_same_401(auth: AuthHarness) -> None:

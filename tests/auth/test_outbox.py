@@ -14,10 +14,10 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from clochette.devstack import free_port, start_broker
-from services.auth import events
 from services.auth.app import create_app
+from services.auth.platform import events
+from services.auth.platform.outbox import OutboxRelay, RelaySettings
 from shared.clock import SystemClock
-from services.auth.outbox import OutboxRelay, RelaySettings
 from shared.events.registry import user_events_registry
 from shared.kafka import create_producer
 from shared.topics import TOPICS, USER_EVENTS_TOPIC, ensure_topics

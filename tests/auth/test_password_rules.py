@@ -11,16 +11,16 @@ import zxcvbn.feedback  # type: ignore[import-untyped]
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.auth.data.build_common_passwords import common_passwords as generated
-from services.auth.domain import LANGUAGES
-from services.auth.i18n import (
+from services.auth.accounts.data.build_common_passwords import common_passwords as generated
+from services.auth.accounts.i18n import (
     RULE_MESSAGES,
     STRENGTH_LABELS,
     ZXCVBN_FEEDBACK,
     negotiate_language,
     translate_feedback,
 )
-from services.auth.password_policy import PasswordContext, PasswordPolicy, common_passwords
+from services.auth.accounts.password_policy import PasswordContext, PasswordPolicy, common_passwords
+from services.auth.domain import LANGUAGES
 
 POLICY = PasswordPolicy(min_length=12, max_length=256)
 CONTEXT = PasswordContext("jan.peeters@example.be", "Brasserie Clochette")

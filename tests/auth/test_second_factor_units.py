@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.auth import phone_verification, recovery_codes, totp
-from services.auth.two_factor_errors import InvalidPhoneNumber
+from services.auth.two_factor import phone_verification, recovery_codes, totp
+from services.auth.two_factor.errors import InvalidPhoneNumber
 
 RFC_SECRET = base64.b32encode(b"12345678901234567890").decode()
 

@@ -14,8 +14,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from services.auth.app import create_app
-from services.auth.crypto import Sealer
-from services.auth.keys import SEALING_PURPOSE, rotate_signing_key
+from services.auth.platform.crypto import Sealer
+from services.auth.sessions.keys import SEALING_PURPOSE, rotate_signing_key
 from shared.tokens import AUDIENCE, ISSUER, REQUIRED_CLAIMS
 from tests.auth.conftest import (
     SECRET_KEY,

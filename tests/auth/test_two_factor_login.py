@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from services.auth import two_factor
-from services.auth.crypto import Sealer
-from services.auth.two_factor import TOTP_SEALING_PURPOSE
+from services.auth.platform.crypto import Sealer
+from services.auth.two_factor import verifier
+from services.auth.two_factor.verifier import TOTP_SEALING_PURPOSE
 from tests.auth.conftest import PASSWORD, SECRET_KEY, AuthHarness
+from tests.auth.database_use import counted_database_use
 from tests.auth.two_factor_support import (
     MOBILE_E164,
     audit_events,
@@ -152,7 +153,7 @@ async def test_twenty_parallel_guesses_evaluate_no_more_than_five(
     await enable_two_factor(auth, auth.bearer(await auth.login()))
     token = await mfa_token(auth)
     evaluated = 0
-    original = two_factor.CodeVerifier.check
+    original = verifier.CodeVerifier.check
 
     async def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
         nonlocal evaluated
@@ -160,7 +161,7 @@ async def test_twenty_parallel_guesses_evaluate_no_more_than_five(
         await asyncio.sleep(0.01)  # widen any race window
         return await original(self, *args, **kwargs)
 
-    monkeypatch.setattr(two_factor.CodeVerifier, "check", counting)
+    monkeypatch.setattr(verifier.CodeVerifier, "check", counting)
     guesses = [f"{n:06d}" for n in range(100000, 100020)]
     answers = await asyncio.gather(*(second_step(auth, token, g) for g in guesses))
     assert {a.status_code for a in answers} == {401}
@@ -263,3 +264,18 @@ async def test_deactivation_needs_the_password_and_restores_password_only_login(
             "SELECT (SELECT count(*) FROM two_factor) + (SELECT count(*) FROM recovery_codes)"
         )
     assert left == 0
+
+
+async def test_each_login_step_with_two_factor_stays_within_two_transactions(
+    auth: AuthHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await auth.create_user()
+    secret, _ = await enable_two_factor(auth, auth.bearer(await auth.login()))
+    with counted_database_use(monkeypatch) as password_step:
+        token = await mfa_token(auth)
+    with counted_database_use(monkeypatch) as code_step:
+        done = await second_step(auth, token, code_at(secret, auth.clock.now()))
+    assert done.status_code == 200, done.text
+    assert (password_step.acquisitions, password_step.transactions) == (2, 2)
+    # The code check, its bookkeeping and the new session commit together.
+    assert (code_step.acquisitions, code_step.transactions) == (1, 1)

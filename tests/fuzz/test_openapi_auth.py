@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from services.auth.accounts import NewUser
+from services.auth.accounts.accounts import NewUser
 from services.auth.app import create_app
 from services.auth.domain import User
 from tests.auth.conftest import PASSWORD, cheap_auth_settings, settings_for

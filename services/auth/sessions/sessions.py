@@ -1,0 +1,174 @@
+"""Use cases of staying logged in: starting a session, refresh, logout.
+
+A session is a refresh token family. Each refresh consumes the presented token and returns a new
+one; a consumed token presented again means it was copied, and the whole family is revoked.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.auth.accounts import repository as accounts_repository
+from services.auth.domain import ClientInfo, Session, User
+from services.auth.platform import audit
+from services.auth.platform.sql import Connection
+from services.auth.sessions import repository
+from services.auth.sessions.errors import InvalidRefreshToken
+from services.auth.sessions.tokens import AccessTokens, new_refresh_token, refresh_token_digest
+from shared.clock import Clock
+from shared.db import UnitOfWork
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+        }
+
+
+@dataclass(frozen=True)
+class StartedSession:
+    """A session stored in the caller's transaction; its access token is signed after commit."""
+
+    user: User
+    session_id: uuid.UUID
+    amr: tuple[str, ...]
+    refresh_token: str
+
+
+_Rotated = tuple[User, uuid.UUID, tuple[str, ...], str]
+
+
+class Sessions:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        tokens: AccessTokens,
+        *,
+        refresh_idle: timedelta,
+        session_max: timedelta,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._tokens = tokens
+        self._refresh_idle = refresh_idle
+        self._session_max = session_max
+
+    async def start(
+        self, conn: Connection, user: User, amr: tuple[str, ...], client: ClientInfo, now: datetime
+    ) -> StartedSession:
+        """A new refresh token family for an authenticated user, in the caller's transaction
+        (the login's), with its audit entry."""
+        session = Session(
+            id=uuid.uuid4(),
+            user_id=user.id,
+            amr=amr,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + self._session_max,
+            revoked_at=None,
+        )
+        refresh_token, digest = new_refresh_token()
+        await repository.insert_session(conn, session, client.address, client.user_agent)
+        await repository.insert_refresh_token(
+            conn, digest, session.id, now, min(now + self._refresh_idle, session.expires_at)
+        )
+        await accounts_repository.record_login(conn, user.id, now)
+        await audit.record(
+            conn,
+            "login_succeeded",
+            now,
+            user=user,
+            client=client,
+            session_id=str(session.id),
+            amr=",".join(amr),
+        )
+        return StartedSession(user, session.id, amr, refresh_token)
+
+    def token_pair(self, started: StartedSession) -> TokenPair:
+        """The first tokens of a session once its transaction committed."""
+        access = self._tokens.issue(started.user, started.session_id, started.amr)
+        return TokenPair(access.token, started.refresh_token, access.expires_in)
+
+    async def refresh(self, refresh_token: str, client: ClientInfo) -> TokenPair:
+        """Exchange a refresh token for a new pair; the presented token is used up."""
+        digest = refresh_token_digest(refresh_token)
+
+        async def rotate_or_revoke(conn: Connection) -> _Rotated | None:
+            state = await repository.lock_refresh_token(conn, digest)
+            if state is None or state.session.revoked_at is not None:
+                return None
+            if state.used_at is not None:
+                await self._revoke_reused_family(conn, state.session, client)
+                return None
+            return await self._rotate(conn, state, digest)
+
+        issued = await self._uow.run(rotate_or_revoke)
+        if issued is None:
+            raise InvalidRefreshToken()
+        user, session_id, amr, new_token = issued
+        access = self._tokens.issue(user, session_id, amr)
+        return TokenPair(access.token, new_token, access.expires_in)
+
+    async def logout(self, refresh_token: str, client: ClientInfo) -> None:
+        """End the session of a refresh token; unknown or dead tokens are silently accepted."""
+        digest = refresh_token_digest(refresh_token)
+        now = self._clock.now()
+
+        async def end_session(conn: Connection) -> None:
+            state = await repository.lock_refresh_token(conn, digest)
+            if state is None or state.session.revoked_at is not None:
+                return
+            await repository.revoke_session(conn, state.session.id, "logout", now)
+            user = await accounts_repository.get_user(conn, state.session.user_id)
+            await audit.record(
+                conn, "logout", now, user=user, client=client, session_id=str(state.session.id)
+            )
+
+        await self._uow.run(end_session)
+
+    async def _rotate(
+        self, conn: Connection, state: repository.RefreshTokenState, digest: bytes
+    ) -> _Rotated | None:
+        now = self._clock.now()
+        session = state.session
+        if state.token_expires_at <= now or session.expires_at <= now:
+            return None
+        user = await accounts_repository.get_user(conn, session.user_id)
+        if user is None or not user.active:
+            return None
+        await repository.mark_refresh_token_used(conn, digest, now)
+        new_token, new_digest = new_refresh_token()
+        await repository.insert_refresh_token(
+            conn, new_digest, session.id, now, min(now + self._refresh_idle, session.expires_at)
+        )
+        await repository.touch_session(conn, session.id, now)
+        return user, session.id, session.amr, new_token
+
+    async def _revoke_reused_family(
+        self, conn: Connection, session: Session, client: ClientInfo
+    ) -> None:
+        now = self._clock.now()
+        await repository.revoke_session(conn, session.id, "refresh_token_reused", now)
+        user = await accounts_repository.get_user(conn, session.user_id)
+        await audit.record(
+            conn,
+            "refresh_token_reused",
+            now,
+            user=user,
+            user_id=session.user_id,
+            client=client,
+            session_id=str(session.id),
+        )

@@ -1,5 +1,6 @@
 """TOTP (RFC 6238) as the authenticator apps speak it: SHA-1, 6 digits, 30-second steps, a
-160-bit secret, and ±1 step of tolerance for clock drift.
+160-bit secret, and ±1 step of tolerance for clock drift. The RFC 4226/6238 arithmetic is
+pyotp's.
 
 pyotp's `verify()` accepts the same code again and again; here a code is matched to its time
 step, and the caller stores the last accepted step and only ever moves it forward, so a code is
@@ -8,46 +9,40 @@ never accepted twice.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import io
-import secrets
-import struct
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 from urllib.parse import quote, urlencode
 
+import pyotp
 import segno
 
 DIGITS: Final = 6
 PERIOD_SECONDS: Final = 30
 DRIFT_STEPS: Final = 1
-SECRET_BYTES: Final = 20  # 160 bits, RFC 4226's recommendation
+SECRET_BASE32_CHARACTERS: Final = 32  # 160 bits, RFC 4226's recommendation
 
 
 def new_secret() -> str:
     """A random 160-bit secret, base32 without padding (what the apps expect)."""
-    return base64.b32encode(secrets.token_bytes(SECRET_BYTES)).decode().rstrip("=")
+    return pyotp.random_base32(SECRET_BASE32_CHARACTERS)
 
 
-def _key(secret: str) -> bytes:
-    padded = secret.upper() + "=" * (-len(secret) % 8)
-    return base64.b32decode(padded)
+def _totp(secret: str, digits: int = DIGITS) -> pyotp.TOTP:
+    return pyotp.TOTP(secret, digits=digits, digest=hashlib.sha1, interval=PERIOD_SECONDS)
 
 
 def time_step(at: datetime) -> int:
-    """The RFC 6238 counter for a moment."""
+    """The RFC 6238 counter for a moment: what pyotp's `timecode` computes."""
     return int(at.timestamp()) // PERIOD_SECONDS
 
 
 def code_for_step(secret: str, step: int, digits: int = DIGITS) -> str:
     """HOTP (RFC 4226) of the step's counter: the code an app shows during that step."""
-    digest = hmac.new(_key(secret), struct.pack(">Q", step), hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    binary = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
-    return str(binary % 10**digits).zfill(digits)
+    return _totp(secret, digits).generate_otp(step)
 
 
 def matching_step(
@@ -58,11 +53,12 @@ def matching_step(
     candidate = code.strip().replace(" ", "")
     if len(candidate) != DIGITS or not (candidate.isascii() and candidate.isdigit()):
         return None
-    current = time_step(at)
+    generator = _totp(secret)
+    current = generator.timecode(at)
     found: int | None = None
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
         # Compare against every step, in constant time, so timing says nothing about which.
-        if hmac.compare_digest(code_for_step(secret, step), candidate) and found is None:
+        if hmac.compare_digest(generator.generate_otp(step), candidate) and found is None:
             found = step
     if found is None or (after_step is not None and found <= after_step):
         return None
@@ -80,6 +76,9 @@ class Enrollment:
 
 def provisioning_uri(secret: str, account: str, issuer: str) -> str:
     """`otpauth://totp/Issuer:account?secret=…&issuer=…` (Google Authenticator key format)."""
+    # Not pyotp's provisioning_uri: it leaves out the default algorithm, digits and period and
+    # percent-encodes the @ of the account, and the answers of /v1/me/2fa/phone/verify (URI and
+    # QR code) stay exactly as they were.
     label = quote(f"{issuer}:{account}", safe="@:")
     query = urlencode(
         {

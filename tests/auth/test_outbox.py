@@ -249,7 +249,8 @@ async def test_the_relay_waits_its_turn_when_another_instance_leads(
     await _wait_until(lambda: leader.stats.is_leader)
     follower.start()
     try:
-        await asyncio.sleep(0.5)
+        # The follower asked for the lead at least twice and was refused each time.
+        await _wait_until(lambda: follower.stats.leadership_refused >= 2)
         assert not follower.stats.is_leader
         await leader.stop()
         await _wait_until(lambda: follower.stats.is_leader, timeout=10)
@@ -259,6 +260,7 @@ async def test_the_relay_waits_its_turn_when_another_instance_leads(
 
 
 async def _wait_until(condition: Any, timeout: float = 15.0) -> None:
+    """Poll `condition` until it holds; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

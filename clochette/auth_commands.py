@@ -145,10 +145,14 @@ async def _rotate(database_url: str, secret_key: str, publish_ahead: timedelta) 
     from services.auth.platform.crypto import Sealer
     from services.auth.sessions.keys import SEALING_PURPOSE, rotate_signing_key
     from shared.clock import SystemClock
+    from shared.db import UnitOfWork
 
-    async with auth_pool(database_url) as pool, pool.acquire() as conn:
+    async with auth_pool(database_url) as pool:
         row = await rotate_signing_key(
-            conn, Sealer(secret_key, SEALING_PURPOSE), SystemClock().now(), publish_ahead
+            UnitOfWork(pool),
+            Sealer(secret_key, SEALING_PURPOSE),
+            SystemClock().now(),
+            publish_ahead,
         )
     return {"kid": row.kid, "activates_at": row.activates_at.isoformat()}
 
@@ -202,9 +206,11 @@ def cmd_audit(_settings: Settings, args: argparse.Namespace) -> int:
 
 async def _reencrypt(database_url: str, old_key: str, new_key: str) -> dict[str, int]:
     from services.auth.platform.reencryption import reencrypt_secrets
+    from shared.db import UnitOfWork
 
-    async with auth_pool(database_url) as pool, pool.acquire() as conn, conn.transaction():
-        return await reencrypt_secrets(conn, old_key, new_key)
+    async with auth_pool(database_url) as pool:
+        # One transaction: every secret is re-sealed, or none (CannotUnseal rolls back).
+        return await UnitOfWork(pool).run(lambda conn: reencrypt_secrets(conn, old_key, new_key))
 
 
 def old_secret_key(args: argparse.Namespace) -> str:

@@ -40,9 +40,9 @@ async def test_clean_up_follows_the_retention_rules(auth: AuthHarness, database_
     )
     async with pool.acquire() as conn:
         await conn.execute("UPDATE outbox SET published_at = $1", auth.clock.now())
-        await rotate_signing_key(
-            conn, Sealer(SECRET_KEY, SEALING_PURPOSE), auth.clock.now(), timedelta(0)
-        )
+    await rotate_signing_key(
+        UnitOfWork(pool), Sealer(SECRET_KEY, SEALING_PURPOSE), auth.clock.now(), timedelta(0)
+    )
     auth.clock.advance(1)
     before = await counts(database_url)
     assert before["keys"] == 2

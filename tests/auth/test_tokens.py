@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from services.auth.app import create_app
 from services.auth.platform.crypto import Sealer
 from services.auth.sessions.keys import SEALING_PURPOSE, rotate_signing_key
+from shared.db import UnitOfWork
 from shared.tokens import AUDIENCE, ISSUER, REQUIRED_CLAIMS
 from tests.auth.conftest import (
     SECRET_KEY,
@@ -130,11 +131,14 @@ async def test_rotation_publishes_the_next_key_ahead_and_keeps_the_old_one_until
     await auth.create_user()
     old_token = (await auth.login())["access_token"]
     old_kid = jwt.get_unverified_header(old_token)["kid"]
+    new = await rotate_signing_key(
+        UnitOfWork(auth.app.state.pool),
+        Sealer(SECRET_KEY, SEALING_PURPOSE),
+        auth.clock.now(),
+        timedelta(minutes=10),
+    )
     conn = await asyncpg.connect(database_url, server_settings={"search_path": "auth"})
     try:
-        new = await rotate_signing_key(
-            conn, Sealer(SECRET_KEY, SEALING_PURPOSE), auth.clock.now(), timedelta(minutes=10)
-        )
         stored = await conn.fetchval(
             "SELECT sealed_private_key FROM signing_keys WHERE kid = $1", new.kid
         )

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import random
 from collections.abc import Callable
@@ -33,10 +32,6 @@ from shared.db import UnitOfWork
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-
-_LEADER_LOCK = (
-    int.from_bytes(hashlib.sha256(b"clochette:auth:outbox-relay").digest()[:8], "big") >> 1
-)
 
 
 async def enqueue(
@@ -199,7 +194,7 @@ class OutboxRelay:
             self._dsn, server_settings={"search_path": self._search_path}, timeout=10
         )
         try:
-            leader = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LEADER_LOCK))
+            leader = await repository.try_lead_relay(conn)
             if not leader:
                 await conn.close()
                 self.stats.is_leader = False

@@ -6,6 +6,7 @@ caller's clock.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,15 @@ from uuid import UUID
 from services.auth.platform.sql import Connection, row_count
 
 OUTBOX_CHANNEL: Final = "auth_outbox"
+_RELAY_LEADER_LOCK: Final = (
+    int.from_bytes(hashlib.sha256(b"clochette:auth:outbox-relay").digest()[:8], "big") >> 1
+)
+
+
+async def try_lead_relay(conn: Connection) -> bool:
+    """Take the relay's leader lock for the life of this (dedicated) session; False when
+    another instance holds it."""
+    return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LEADER_LOCK))
 
 
 @dataclass(frozen=True)

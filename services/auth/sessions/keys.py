@@ -41,7 +41,6 @@ from shared.tokens import ALGORITHM
 log = get_logger(__name__)
 
 SEALING_PURPOSE = "signing-keys/v1"
-_LOCK_KEY = int.from_bytes(hashlib.sha256(b"clochette:auth:signing-keys").digest()[:8], "big") >> 1
 _MIN_RELOAD_GAP = timedelta(seconds=5)
 
 
@@ -154,17 +153,21 @@ def _unsealed(row: repository.KeyRow, sealer: Sealer) -> SigningKey:
 
 
 async def rotate_signing_key(
-    conn: Connection, sealer: Sealer, now: datetime, publish_ahead: timedelta
+    uow: UnitOfWork, sealer: Sealer, now: datetime, publish_ahead: timedelta
 ) -> repository.KeyRow:
     """Create the next signing key, published now and signing from `now + publish_ahead`."""
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+
+    async def insert_next_key(conn: Connection) -> repository.KeyRow:
+        await repository.lock_signing_keys(conn)
         latest = await repository.latest_key_activation(conn)
         activates_at = now + publish_ahead
         if latest is not None and activates_at <= latest:
             activates_at = latest + timedelta(microseconds=1)
         row = _new_key_row(sealer, activates_at, now)
         await repository.insert_signing_key(conn, row)
+        return row
+
+    row = await uow.run(insert_next_key)
     log.info("signing_key_created", kid=row.kid, activates_at=row.activates_at.isoformat())
     return row
 
@@ -233,7 +236,7 @@ class SigningKeys:
 
     async def _ensure_signing_key(self, conn: Connection, now: datetime) -> None:
         """Create a signing key unless another instance did meanwhile (run in a transaction)."""
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+        await repository.lock_signing_keys(conn)
         rows = await repository.signing_keys(conn)
         ring = KeyRing([_unsealed(r, self._sealer) for r in rows], self._keep_published)
         if ring.signing_key(now) is not None:

@@ -6,12 +6,17 @@ caller's clock.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from services.auth.domain import Session
 from services.auth.platform.sql import Connection, row_count
+
+_SIGNING_KEYS_LOCK = (
+    int.from_bytes(hashlib.sha256(b"clochette:auth:signing-keys").digest()[:8], "big") >> 1
+)
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,11 @@ class KeyRow:
     sealed_private_key: bytes | None
     created_at: datetime
     activates_at: datetime
+
+
+async def lock_signing_keys(conn: Connection) -> None:
+    """Serialise key creation across instances until the caller's transaction ends."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _SIGNING_KEYS_LOCK)
 
 
 async def signing_keys(conn: Connection) -> list[KeyRow]:

@@ -1,0 +1,1 @@
+"""Users, organisations, the caller's profile, passwords: their rules, hashing and meter."""

@@ -1,0 +1,1 @@
+"""The HTTP layer: Litestar handlers per capability, their bodies and dependencies."""

@@ -7,14 +7,12 @@ import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
-import asyncpg
-
 from services.auth.platform import repository as platform_repository
 from services.auth.platform.sql import Connection
 from services.auth.sessions import repository as sessions_repository
 from services.auth.two_factor import repository as two_factor_repository
 from shared.clock import Clock
-from shared.db import UnitOfWork
+from shared.db import UnitOfWork, classify_database_error
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -70,6 +68,8 @@ async def run_housekeeping(
             counts = await clean_up(uow, clock, retention)
             if any(counts.values()):
                 log.info("housekeeping_done", **counts)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except Exception as exc:
+            if classify_database_error(exc) is None:
+                raise
             log.warning("housekeeping_failed", error_class=type(exc).__name__)
         await asyncio.sleep(every.total_seconds())

@@ -1,0 +1,1 @@
+"""Staying logged in: sessions (refresh token families), access tokens and signing keys."""

@@ -34,7 +34,7 @@ from services.auth.platform.crypto import CannotUnseal, Sealer
 from services.auth.platform.sql import Connection
 from services.auth.sessions import repository
 from shared.clock import Clock
-from shared.db import UnitOfWork
+from shared.db import UnitOfWork, classify_database_error
 from shared.logging import get_logger
 from shared.tokens import ALGORITHM
 
@@ -217,7 +217,9 @@ class SigningKeys:
         self._loaded_at = now
         try:
             await self.load()
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except Exception as exc:
+            if classify_database_error(exc) is None:
+                raise
             log.warning("signing_keys_reload_failed", error_class=type(exc).__name__)
 
     async def run_reloads(self) -> None:
@@ -226,7 +228,9 @@ class SigningKeys:
             await asyncio.sleep(self._reload_every.total_seconds())
             try:
                 await self.load()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:
+                if classify_database_error(exc) is None:
+                    raise
                 log.warning("signing_keys_reload_failed", error_class=type(exc).__name__)
 
     async def _read(self) -> None:

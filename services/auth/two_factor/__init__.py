@@ -1,0 +1,1 @@
+"""Two-factor authentication: the code check, TOTP, recovery codes, phone confirmation by SMS."""

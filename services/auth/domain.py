@@ -10,11 +10,30 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Literal, get_args
+from typing import Final, get_args
 from uuid import UUID
 
-Language = Literal["nl", "fr", "en", "de"]
-Role = Literal["admin", "member"]
+from shared.events.user_events import Language, Role
+
+# Language and Role are the contract's, re-exported as part of the auth vocabulary.
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "MAX_EMAIL_LENGTH",
+    "ROLES",
+    "ClientInfo",
+    "Language",
+    "Organization",
+    "Role",
+    "Session",
+    "User",
+    "as_language",
+    "as_role",
+    "is_valid_email",
+    "normalize_email",
+    "normalize_password",
+]
+
 LANGUAGES: Final[tuple[Language, ...]] = get_args(Language)
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
 DEFAULT_LANGUAGE: Final[Language] = "en"

@@ -10,8 +10,7 @@ from services.auth.login.errors import TooManyAttempts
 from services.auth.platform import audit, events
 from services.auth.platform.sql import Connection
 from services.auth.sessions import repository as sessions_repository
-from services.auth.two_factor import recovery_codes
-from services.auth.two_factor import repository as store
+from services.auth.two_factor import recovery_codes, repository
 from services.auth.two_factor.errors import InvalidCode, TwoFactorStateConflict
 from services.auth.two_factor.verifier import CodeCheck, CodeVerifier, audit_code_failure
 from shared.clock import Clock
@@ -38,8 +37,8 @@ class TwoFactor:
 
         async def activate_if_right(conn: Connection) -> tuple[CodeCheck, list[str] | None]:
             user = await require_live_user(conn, principal, self._clock)
-            row = await store.lock_two_factor(conn, user.id, now)
-            if row.secret_state != store.PENDING:
+            row = await repository.lock_two_factor(conn, user.id, now)
+            if row.secret_state != repository.PENDING:
                 raise TwoFactorStateConflict(
                     "Two-factor authentication is already on."
                     if row.enabled
@@ -49,9 +48,9 @@ class TwoFactor:
             if not check.accepted:
                 await audit_code_failure(conn, user, client, check, now)
                 return check, None
-            await store.activate(conn, user.id, now)
+            await repository.activate(conn, user.id, now)
             codes = recovery_codes.new_codes()
-            await store.replace_recovery_codes(
+            await repository.replace_recovery_codes(
                 conn, user.id, [recovery_codes.digest(c) for c in codes], now
             )
             await events.publish_user_event(conn, user, UserTwoFactorEnabled(), now)
@@ -74,11 +73,11 @@ class TwoFactor:
         now = self._clock.now()
 
         async def replace_codes(conn: Connection) -> list[str]:
-            row = await store.lock_two_factor(conn, user.id, now)
+            row = await repository.lock_two_factor(conn, user.id, now)
             if not row.enabled:
                 raise TwoFactorStateConflict("Two-factor authentication is not on.")
             codes = recovery_codes.new_codes()
-            await store.replace_recovery_codes(
+            await repository.replace_recovery_codes(
                 conn, user.id, [recovery_codes.digest(c) for c in codes], now
             )
             await audit.record(conn, "recovery_codes_regenerated", now, user=user, client=client)
@@ -94,9 +93,9 @@ class TwoFactor:
         now = self._clock.now()
 
         async def turn_off(conn: Connection) -> None:
-            row = await store.lock_two_factor(conn, user.id, now)
+            row = await repository.lock_two_factor(conn, user.id, now)
             was_enabled = row.enabled
-            await store.remove_two_factor(conn, user.id)
+            await repository.remove_two_factor(conn, user.id)
             ended = await sessions_repository.revoke_sessions_of_user(
                 conn, user.id, "two_factor_disabled", now, keep=principal.session_id
             )

@@ -12,8 +12,7 @@ from services.auth.login.errors import TooManyAttempts
 from services.auth.platform import audit, outbox
 from services.auth.platform.crypto import derive_key
 from services.auth.platform.sql import Connection
-from services.auth.two_factor import phone_verification, totp
-from services.auth.two_factor import repository as store
+from services.auth.two_factor import phone_verification, repository, totp
 from services.auth.two_factor.errors import InvalidCode, TwoFactorStateConflict
 from services.auth.two_factor.sms import sms_requested
 from services.auth.two_factor.verifier import CodeVerifier, TwoFactorPolicy
@@ -56,7 +55,7 @@ class PhoneConfirmation:
 
         async def queue_sms(conn: Connection) -> str:
             user = await require_live_user(conn, principal, self._clock)
-            row = await store.lock_two_factor(conn, user.id, now)
+            row = await repository.lock_two_factor(conn, user.id, now)
             if row.enabled:
                 raise TwoFactorStateConflict(
                     "Two-factor authentication is on: deactivate it before changing the number."
@@ -69,7 +68,7 @@ class PhoneConfirmation:
             code = phone_verification.new_code()
             digest = phone_verification.code_digest(self._sms_key, str(user.id), phone, code)
             expires = now + timedelta(minutes=phone_verification.CODE_VALID_MINUTES)
-            await store.insert_verification(
+            await repository.insert_verification(
                 conn,
                 user_id=user.id,
                 phone_number=phone,
@@ -98,18 +97,18 @@ class PhoneConfirmation:
     async def _sms_wait(
         self, conn: Connection, user: User, phone: str, now: datetime
     ) -> timedelta | None:
-        last = await store.last_verification_sent(conn, user.id)
+        last = await repository.last_verification_sent(conn, user.id)
         cooldown = self._policy.resend_cooldown
         if last is not None and now - last < cooldown:
             return last + cooldown - now
         hour_ago = now - timedelta(hours=1)
         for count, oldest, cap in (
             (
-                *await store.verifications_since(conn, hour_ago, user_id=user.id),
+                *await repository.verifications_since(conn, hour_ago, user_id=user.id),
                 self._policy.hourly_cap_per_user,
             ),
             (
-                *await store.verifications_since(conn, hour_ago, phone=phone),
+                *await repository.verifications_since(conn, hour_ago, phone=phone),
                 self._policy.hourly_cap_per_number,
             ),
         ):
@@ -124,10 +123,10 @@ class PhoneConfirmation:
 
         async def confirm(conn: Connection) -> totp.Enrollment | None:
             user = await require_live_user(conn, principal, self._clock)
-            row = await store.lock_two_factor(conn, user.id, now)
+            row = await repository.lock_two_factor(conn, user.id, now)
             if row.enabled:
                 raise TwoFactorStateConflict("Two-factor authentication is already on.")
-            pending = await store.lock_open_verification(conn, user.id)
+            pending = await repository.lock_open_verification(conn, user.id)
             if (
                 pending is not None
                 and pending.expires_at > now
@@ -137,15 +136,15 @@ class PhoneConfirmation:
                     self._sms_key, str(user.id), pending.phone_number, code.strip()
                 )
                 if hmac.compare_digest(expected, pending.code_digest):
-                    await store.update_verification(conn, pending.id, pending.attempts, now)
+                    await repository.update_verification(conn, pending.id, pending.attempts, now)
                     enrollment = totp.enrollment(user.email, self._policy.issuer)
                     sealed = self._verifier.seal(user.id, enrollment.secret)
-                    await store.confirm_phone_and_set_pending_secret(
+                    await repository.confirm_phone_and_set_pending_secret(
                         conn, user.id, pending.phone_number, sealed, now
                     )
                     await audit.record(conn, "phone_confirmed", now, user=user, client=client)
                     return enrollment
-                await store.update_verification(conn, pending.id, pending.attempts + 1, None)
+                await repository.update_verification(conn, pending.id, pending.attempts + 1, None)
             await audit.record(
                 conn,
                 "phone_code_refused",

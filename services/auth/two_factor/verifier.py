@@ -19,8 +19,7 @@ from services.auth.platform import audit
 from services.auth.platform.config import AuthSettings
 from services.auth.platform.crypto import Sealer
 from services.auth.platform.sql import Connection
-from services.auth.two_factor import recovery_codes, totp
-from services.auth.two_factor import repository as store
+from services.auth.two_factor import recovery_codes, repository, totp
 from services.auth.two_factor.errors import TwoFactorStateConflict
 from services.auth.two_factor.repository import TwoFactorRow
 
@@ -88,16 +87,16 @@ class CodeVerifier:
             return CodeCheck(False, throttled_for=since + self._policy.failure_window - now)
         secret = self.secret_of(row)
         step = totp.matching_step(secret, code, now, after_step=row.last_step)
-        if step is not None and await store.advance_last_step(conn, row.user_id, step):
-            await store.set_code_failures(conn, row.user_id, 0, None)
+        if step is not None and await repository.advance_last_step(conn, row.user_id, step):
+            await repository.set_code_failures(conn, row.user_id, 0, None)
             return CodeCheck(True, "totp")
         if recovery and recovery_codes.looks_like_recovery_code(code):
             digest = recovery_codes.digest(code)
-            if await store.use_recovery_code(conn, row.user_id, digest, now):
-                await store.set_code_failures(conn, row.user_id, 0, None)
+            if await repository.use_recovery_code(conn, row.user_id, digest, now):
+                await repository.set_code_failures(conn, row.user_id, 0, None)
                 return CodeCheck(True, "recovery_code")
         replayed = step is None and totp.matching_step(secret, code, now) is not None
-        await store.set_code_failures(conn, row.user_id, failures + 1, since or now)
+        await repository.set_code_failures(conn, row.user_id, failures + 1, since or now)
         return CodeCheck(False, replayed=replayed)
 
 

@@ -8,8 +8,9 @@ import hmac
 import re
 import struct
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
+import pyotp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -96,11 +97,19 @@ def test_secret_has_160_bits_and_the_uri_is_what_apps_read() -> None:
     assert len(base64.b32decode(enrollment.secret + "=" * (-len(enrollment.secret) % 8))) == 20
     uri = urlsplit(enrollment.otpauth_uri)
     assert (uri.scheme, uri.netloc) == ("otpauth", "totp")
-    assert uri.path == "/Clochette:jan@example.be"
+    assert unquote(uri.path) == "/Clochette:jan@example.be"
     query = parse_qs(uri.query)
     assert query["secret"] == [enrollment.secret]
     assert query["issuer"] == ["Clochette"]
-    assert (query["algorithm"], query["digits"], query["period"]) == (["SHA1"], ["6"], ["30"])
+    # Read back as an app reads it: the key format's defaults are SHA-1, 6 digits, 30 seconds.
+    read = pyotp.parse_uri(enrollment.otpauth_uri)
+    assert isinstance(read, pyotp.TOTP)
+    assert (read.secret, read.name, read.issuer) == (
+        enrollment.secret,
+        "jan@example.be",
+        "Clochette",
+    )
+    assert (read.digest().name, read.digits, read.interval) == ("sha1", 6, 30)
     assert enrollment.qr_svg.startswith("<svg")
     assert enrollment.qr_svg.rstrip().endswith("</svg>")
     # standalone: an <img> data URL shows it, and it scales to its box

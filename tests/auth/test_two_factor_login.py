@@ -8,6 +8,7 @@ import asyncio
 import base64
 import json
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -44,7 +45,9 @@ async def test_the_whole_flow_from_activation_to_a_two_step_login(auth: AuthHarn
     assert me["two_factor"] == {"enabled": False, "phone_number": None}
 
     enrollment = await confirm_phone(auth, headers)
-    assert enrollment["otpauth_uri"].startswith("otpauth://totp/Clochette:jan.peeters@example.be?")
+    assert unquote(enrollment["otpauth_uri"]).startswith(
+        "otpauth://totp/Clochette:jan.peeters@example.be?"
+    )
     assert enrollment["qr_svg"].startswith("<svg")
     me = (await auth.client.get("/v1/me", headers=headers)).json()
     assert me["two_factor"] == {"enabled": False, "phone_number": MOBILE_E164}

@@ -1,6 +1,6 @@
 """TOTP (RFC 6238) as the authenticator apps speak it: SHA-1, 6 digits, 30-second steps, a
-160-bit secret, and ±1 step of tolerance for clock drift. The RFC 4226/6238 arithmetic is
-pyotp's.
+160-bit secret, and ±1 step of tolerance for clock drift. The RFC 4226/6238 arithmetic and
+the otpauth:// URI are pyotp's.
 
 pyotp's `verify()` accepts the same code again and again; here a code is matched to its time
 step, and the caller stores the last accepted step and only ever moves it forward, so a code is
@@ -15,7 +15,6 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
-from urllib.parse import quote, urlencode
 
 import pyotp
 import segno
@@ -74,21 +73,10 @@ class Enrollment:
 
 
 def provisioning_uri(secret: str, account: str, issuer: str) -> str:
-    """`otpauth://totp/Issuer:account?secret=…&issuer=…` (Google Authenticator key format)."""
-    # Not pyotp's provisioning_uri: it leaves out the default algorithm, digits and period and
-    # percent-encodes the @ of the account, and the answers of /v1/me/2fa/phone/verify (URI and
-    # QR code) stay exactly as they were.
-    label = quote(f"{issuer}:{account}", safe="@:")
-    query = urlencode(
-        {
-            "secret": secret,
-            "issuer": issuer,
-            "algorithm": "SHA1",
-            "digits": DIGITS,
-            "period": PERIOD_SECONDS,
-        }
-    )
-    return f"otpauth://totp/{label}?{query}"
+    """`otpauth://totp/Issuer:account?secret=…&issuer=…` (Google Authenticator key format), as
+    pyotp writes it: SHA-1, 6 digits and 30 seconds are the format's defaults, so it leaves them
+    out."""
+    return _totp(secret).provisioning_uri(name=account, issuer_name=issuer)
 
 
 def enrollment(account: str, issuer: str, secret: str | None = None) -> Enrollment:

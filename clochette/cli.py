@@ -63,7 +63,7 @@ def cmd_auth(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_notifier(settings: Settings, _args: argparse.Namespace) -> int:
-    from services.notifier.consumer import tune_garbage_collector
+    from services.notifier.ingest.consumer import tune_garbage_collector
 
     tune_garbage_collector()
     return _serve("notifier", settings)
@@ -104,8 +104,8 @@ def cmd_topics(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_lag(_settings: Settings, args: argparse.Namespace) -> int:
-    from services.notifier.ingest_settings import IngestSettings
-    from services.notifier.lag import LagUnavailable, lag_report
+    from clochette.lag import LagUnavailable, lag_report
+    from services.notifier.settings import IngestSettings
 
     ingest = IngestSettings()
     group = args.group or ingest.consumer_group

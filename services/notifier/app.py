@@ -9,11 +9,11 @@ from typing import Any
 
 from litestar import Litestar
 
-from services.notifier.api import api_lifespan, api_route_handlers
+from services.notifier.api.http_metrics import instrument_http
+from services.notifier.api.wiring import api_lifespan, api_route_handlers
 from services.notifier.asyncapi import asyncapi_route
-from services.notifier.consumer import IngestConsumer
-from services.notifier.http_metrics import instrument_http
-from services.notifier.ingest_settings import IngestSettings
+from services.notifier.ingest.consumer import IngestConsumer
+from services.notifier.settings import IngestSettings
 from shared.cors import cors_config, with_cors
 from shared.db import create_pool, database_is_reachable
 from shared.http import build_app, health_routes, openapi_config

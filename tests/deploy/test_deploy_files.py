@@ -15,7 +15,7 @@ import yaml
 
 from clochette.cli import build_parser
 from services.auth.config import AuthSettings
-from services.notifier.ingest_settings import IngestSettings
+from services.notifier.settings import IngestSettings
 from shared.settings import Settings
 from shared.topics import DEFAULT_PARTITIONS
 

@@ -28,15 +28,15 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from services.notifier.consumer import IngestConsumer
-from services.notifier.dead_letter import (
+from services.notifier.ingest.batch import BatchBuilder, EventParser
+from services.notifier.ingest.consumer import IngestConsumer
+from services.notifier.ingest.dead_letter import (
     HEADER_ERROR_CLASS,
     HEADER_OFFSET,
     HEADER_PARTITION,
     HEADER_TOPIC,
 )
-from services.notifier.ingest import BatchBuilder, EventParser
-from services.notifier.ingest_settings import IngestSettings
+from services.notifier.settings import IngestSettings
 from shared.events.registry import InvalidEvent, platform_registry, user_events_registry
 from shared.topics import USER_EVENTS_TOPIC
 from tests.fuzz.budget import DERANDOMIZE, FUZZ_RECORDS, PARSE_EXAMPLES
@@ -287,7 +287,7 @@ async def stored_event_ids(database_url: str, candidates: list[UUID]) -> set[UUI
 async def test_fuzzed_records_are_each_stored_or_dead_lettered(
     ingest: Ingest, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="services.notifier.consumer")
+    caplog.set_level(logging.WARNING, logger="services.notifier.ingest.consumer")
     kafka_bootstrap, database_url = ingest.bootstrap, ingest.database_url
     consumer, dead_letters = ingest.consumer, ingest.dead_letters
     topics = ingest.settings.topics

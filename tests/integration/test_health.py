@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 from clochette.devstack import free_port
 from services.auth.app import create_app as create_auth
 from services.notifier.app import create_app as create_notifier
-from services.notifier.ingest_settings import IngestSettings
+from services.notifier.settings import IngestSettings
 from shared.migrations import MigrationError
 from shared.settings import Settings
 from shared.topics import TopicSpec, ensure_topics

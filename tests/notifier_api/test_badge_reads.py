@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.notifier.repository import NotificationRepository
+from services.notifier.api.repository import NotificationRepository
 from shared.db import create_pool
 
 

@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from services.notifier.tokens import (
+from services.notifier.api.tokens import (
     InvalidAccessToken,
     JwksClient,
     SigningKeysUnavailable,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from services.notifier.consumer import IngestConsumer
-from services.notifier.ingest_settings import IngestSettings
+from services.notifier.ingest.consumer import IngestConsumer
+from services.notifier.settings import IngestSettings
 from tests.notifier_ingest.helpers import create_topics, new_prefix, settings_for
 
 RunConsumer = Callable[..., AbstractAsyncContextManager[IngestConsumer]]

@@ -16,7 +16,7 @@ from uuid import UUID
 import asyncpg
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from services.notifier.ingest_settings import IngestSettings, IngestTopics
+from services.notifier.settings import IngestSettings, IngestTopics
 from shared.events.examples import EXAMPLE_DATA
 from shared.topics import DEFAULT_PARTITIONS, TopicSpec, ensure_topics
 

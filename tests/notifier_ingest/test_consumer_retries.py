@@ -9,8 +9,8 @@ from typing import Any
 
 from aiokafka.errors import KafkaConnectionError
 
-from services.notifier.consumer import IngestConsumer
-from services.notifier.ingest import BadRecord
+from services.notifier.ingest.batch import BadRecord
+from services.notifier.ingest.consumer import IngestConsumer
 from tests.notifier_ingest.helpers import settings_for
 
 

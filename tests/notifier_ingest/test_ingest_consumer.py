@@ -10,8 +10,8 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 
-from services.notifier import dead_letter
-from services.notifier.ingest_settings import IngestSettings
+from services.notifier.ingest import dead_letter
+from services.notifier.settings import IngestSettings
 from shared.topics import PLATFORM_TOPICS
 from tests.notifier_ingest.conftest import BOTH_WRITE_PATHS, RunConsumer
 from tests.notifier_ingest.helpers import (

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.notifier.ingest import NotificationEvent
-from services.notifier.ingest_repository import IngestRepository
+from services.notifier.ingest.batch import NotificationEvent
+from services.notifier.ingest.repository import IngestRepository
 from shared.db import create_pool
 from tests.notifier_ingest.helpers import (
     add_recipients,

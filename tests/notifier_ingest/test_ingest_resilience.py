@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY, generate_latest
 from clochette.devstack import PostgresInstance, free_port, start_postgres
 from clochette.services import migrate_all
 from services.notifier.app import create_app
-from services.notifier.ingest_settings import IngestSettings
+from services.notifier.settings import IngestSettings
 from shared.settings import Settings
 from tests.notifier_ingest.conftest import RunConsumer
 from tests.notifier_ingest.helpers import (

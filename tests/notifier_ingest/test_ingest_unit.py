@@ -14,22 +14,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clochette.lag import OffsetSample, Verdict, format_lag_table, judge, judge_group
 from services.notifier.asyncapi import asyncapi_document
-from services.notifier.consumer import Backoff
-from services.notifier.dead_letter import (
+from services.notifier.ingest.batch import (
+    BadRecord,
+    EventParser,
+    prepare_batch,
+)
+from services.notifier.ingest.consumer import Backoff
+from services.notifier.ingest.dead_letter import (
     HEADER_ERROR_CLASS,
     HEADER_OFFSET,
     HEADER_REASON,
     HEADER_TOPIC,
     dead_letter_headers,
 )
-from services.notifier.ingest import (
-    BadRecord,
-    EventParser,
-    prepare_batch,
-)
-from services.notifier.ingest_settings import IngestTopics
-from services.notifier.lag import OffsetSample, Verdict, format_lag_table, judge, judge_group
+from services.notifier.settings import IngestTopics
 from shared.db import is_rejected_data_error, is_transient_database_error
 from shared.events.registry import InvalidEvent, platform_registry, user_events_registry
 from shared.topics import PLATFORM_TOPICS

@@ -13,13 +13,13 @@ from typing import Any
 
 from litestar import Litestar
 
-from services.notifier.cursors import CursorCodec
-from services.notifier.inbox import Inbox
-from services.notifier.rendering import NotificationRenderer
-from services.notifier.repository import NotificationRepository
-from services.notifier.retention import RetentionPurger
-from services.notifier.routes import NotificationController
-from services.notifier.tokens import JwksClient, TokenVerifier
+from services.notifier.api.cursors import CursorCodec
+from services.notifier.api.inbox import Inbox
+from services.notifier.api.rendering import NotificationRenderer
+from services.notifier.api.repository import NotificationRepository
+from services.notifier.api.retention import RetentionPurger
+from services.notifier.api.routes import NotificationController
+from services.notifier.api.tokens import JwksClient, TokenVerifier
 from shared.metrics import metrics_endpoint
 from shared.settings import Settings
 

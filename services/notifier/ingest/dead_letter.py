@@ -15,7 +15,7 @@ from typing import Any
 
 from faststream.kafka import KafkaBroker
 
-from services.notifier.ingest import BadRecord
+from services.notifier.ingest.batch import BadRecord
 
 HEADER_TOPIC = "dlq.original.topic"
 HEADER_PARTITION = "dlq.original.partition"

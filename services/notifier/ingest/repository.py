@@ -27,7 +27,7 @@ from uuid import UUID
 import asyncpg
 
 from services.notifier.ids import NOTIFICATION_IDS, TimeOrderedIds
-from services.notifier.ingest import CopyRow, NotificationEvent, RecipientChange, copy_row
+from services.notifier.ingest.batch import CopyRow, NotificationEvent, RecipientChange, copy_row
 
 Connection: TypeAlias = "asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]"
 
@@ -471,5 +471,3 @@ def _rows(targets: list[tuple[UUID, NotificationEvent]], ids: TimeOrderedIds) ->
 def _affected(status: str) -> int:
     """`DELETE 12` -> 12."""
     return int(status.rsplit(" ", 1)[-1])
-
-

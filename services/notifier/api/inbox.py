@@ -12,10 +12,10 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from services.notifier.cursors import CursorCodec, PagePosition
-from services.notifier.rendering import NotificationRenderer
-from services.notifier.repository import NotificationRepository, StoredNotification
-from services.notifier.tokens import Principal
+from services.notifier.api.cursors import CursorCodec, PagePosition
+from services.notifier.api.rendering import NotificationRenderer
+from services.notifier.api.repository import NotificationRepository, StoredNotification
+from services.notifier.api.tokens import Principal
 from shared.problems import NotFound
 
 

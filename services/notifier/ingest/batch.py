@@ -21,7 +21,7 @@ from uuid import UUID
 from pydantic import BaseModel, ValidationError
 
 from services.notifier.ids import NOTIFICATION_IDS
-from services.notifier.ingest_settings import IngestTopics
+from services.notifier.settings import IngestTopics
 from shared.db import RawJson
 from shared.events.registry import Event, EventRegistry, InvalidEvent
 from shared.events.user_events import (

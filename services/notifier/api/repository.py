@@ -21,7 +21,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.notifier.cursors import PagePosition
+from services.notifier.api.cursors import PagePosition
 
 T = TypeVar("T")
 PoolConnection: TypeAlias = "asyncpg.pool.PoolConnectionProxy[Any]"

@@ -43,9 +43,8 @@ from aiokafka.errors import (
 )
 from faststream.kafka import KafkaBroker
 
-from services.notifier import ingest_metrics as metrics
-from services.notifier.dead_letter import DeadLetterPublisher
-from services.notifier.ingest import (
+from services.notifier.ingest import metrics
+from services.notifier.ingest.batch import (
     BadRecord,
     BatchBuilder,
     EventParser,
@@ -54,11 +53,12 @@ from services.notifier.ingest import (
     bad_record,
     merge_records,
 )
-from services.notifier.ingest_repository import (
+from services.notifier.ingest.dead_letter import DeadLetterPublisher
+from services.notifier.ingest.repository import (
     IngestRepository,
     StoreOutcome,
 )
-from services.notifier.ingest_settings import IngestSettings
+from services.notifier.settings import IngestSettings
 from shared.db import create_pool, is_rejected_data_error, is_transient_database_error
 from shared.events.registry import platform_registry, user_events_registry
 from shared.logging import get_logger

@@ -19,9 +19,9 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
 
-from services.notifier.cursors import MAX_CURSOR_LENGTH
-from services.notifier.inbox import BadgeState, Inbox, NotificationPage, StatusFilter
-from services.notifier.tokens import Principal, TokenVerifier
+from services.notifier.api.cursors import MAX_CURSOR_LENGTH
+from services.notifier.api.inbox import BadgeState, Inbox, NotificationPage, StatusFilter
+from services.notifier.api.tokens import Principal, TokenVerifier
 from shared.problems import problem_response
 
 

@@ -15,7 +15,7 @@ from typing import Final
 
 import asyncpg
 
-from services.notifier.repository import NotificationRepository
+from services.notifier.api.repository import NotificationRepository
 from shared.logging import get_logger
 
 log = get_logger(__name__)

@@ -1,4 +1,6 @@
-"""Settings of the notifier's Kafka ingest, read from the environment like the shared ones.
+"""The notifier's own settings: every `NOTIFIER_*` variable but its listener address
+(`NOTIFIER_HOST`/`NOTIFIER_PORT` stay in `shared.settings.Settings`: the CLI, the dev stack and the
+web client need them too).
 
 Every knob has a production default; tests and benchmarks override topic names (a prefix) and the
 consumer group so that several runs can share one broker.
@@ -16,12 +18,18 @@ from shared.topics import DEAD_LETTER_TOPIC, PLATFORM_TOPICS, USER_EVENTS_TOPIC
 DEFAULT_CONSUMER_GROUP = "clochette-notifier"
 
 
-class IngestSettings(BaseSettings):
-    """How the notifier consumes: group, topic names, batching, retries and shutdown."""
+class NotifierSettings(BaseSettings):
+    """The bell API's poll interval and retention, and how the notifier consumes: group, topic
+    names, batching, retries and shutdown."""
 
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
-    enabled: bool = Field(True, alias="NOTIFIER_INGEST_ENABLED")
+    # The bell API.
+    poll_interval_seconds: int = Field(30, alias="NOTIFIER_POLL_INTERVAL", ge=1)
+    retention_days: int = Field(180, alias="NOTIFIER_RETENTION_DAYS", ge=1)
+    # The ingest.
+
+    ingest_enabled: bool = Field(True, alias="NOTIFIER_INGEST_ENABLED")
     consumer_group: str = Field(DEFAULT_CONSUMER_GROUP, alias="NOTIFIER_CONSUMER_GROUP")
     topic_prefix: str = Field("", alias="NOTIFIER_TOPIC_PREFIX")
     batch_max_records: int = Field(5000, alias="NOTIFIER_BATCH_MAX_RECORDS", ge=1, le=100_000)
@@ -49,6 +57,8 @@ class IngestSettings(BaseSettings):
     # Batches of at least this many events are written with COPY (throughput); smaller ones with
     # one INSERT statement (latency). 1 always copies; a huge value never does.
     copy_threshold: int = Field(200, alias="NOTIFIER_COPY_THRESHOLD", ge=1)
+    # No longer used: the ingest writes through the service's one pool (DB_POOL_MAX_SIZE). Still
+    # read and validated so that existing deployments that set it keep starting.
     db_pool_size: int = Field(2, alias="NOTIFIER_INGEST_DB_POOL_SIZE", ge=1, le=20)
 
     @property

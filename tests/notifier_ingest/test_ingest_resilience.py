@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY, generate_latest
 from clochette.devstack import PostgresInstance, free_port, start_postgres
 from clochette.services import migrate_all
 from services.notifier.app import create_app
-from services.notifier.settings import IngestSettings
+from services.notifier.settings import NotifierSettings
 from shared.settings import Settings
 from tests.notifier_ingest.conftest import RunConsumer
 from tests.notifier_ingest.helpers import (
@@ -57,7 +57,7 @@ def own_postgres(tmp_path: Path) -> Iterator[PostgresInstance]:
 async def test_database_stopped_mid_stream_loses_nothing(
     kafka_bootstrap: str,
     own_postgres: PostgresInstance,
-    ingest_settings: IngestSettings,
+    ingest_settings: NotifierSettings,
     run_consumer: RunConsumer,
 ) -> None:
     dsn = own_postgres.url()
@@ -166,7 +166,9 @@ async def _insert_is_waiting(database_url: str) -> bool:
     return waiting > 0
 
 
-async def _all_committed(bootstrap: str, settings: IngestSettings, topic: str, total: int) -> bool:
+async def _all_committed(
+    bootstrap: str, settings: NotifierSettings, topic: str, total: int
+) -> bool:
     offsets = await asyncio.to_thread(committed_offsets, bootstrap, settings.consumer_group, topic)
     return sum(max(0, o) for o in offsets.values()) >= total
 
@@ -174,7 +176,7 @@ async def _all_committed(bootstrap: str, settings: IngestSettings, topic: str, t
 async def test_lag_gauges_and_the_lag_command(
     kafka_bootstrap: str,
     database_url: str,
-    ingest_settings: IngestSettings,
+    ingest_settings: NotifierSettings,
     run_consumer: RunConsumer,
 ) -> None:
     organization, user = uuid.uuid4(), uuid.uuid4()
@@ -239,7 +241,7 @@ def _lag_command(bootstrap: str, group: str, prefix: str) -> str:
 
 
 async def test_the_service_is_ready_once_its_consumer_has_joined_and_serves_asyncapi(
-    kafka_bootstrap: str, database_url: str, ingest_settings: IngestSettings
+    kafka_bootstrap: str, database_url: str, ingest_settings: NotifierSettings
 ) -> None:
     settings = Settings(
         DATABASE_URL=database_url,
@@ -247,7 +249,7 @@ async def test_the_service_is_ready_once_its_consumer_has_joined_and_serves_asyn
         CLOCHETTE_SECRET_KEY="x" * 48,
         CLOCHETTE_ENV="test",
     )
-    app = create_app(settings, ingest=ingest_settings)
+    app = create_app(settings, notifier=ingest_settings)
     async with AsyncTestClient(app=app) as client:
 
         async def ready() -> bool:
@@ -270,7 +272,7 @@ async def test_the_service_is_ready_once_its_consumer_has_joined_and_serves_asyn
 async def test_the_consumer_reconnects_after_losing_kafka_and_loses_nothing(
     kafka_bootstrap: str,
     database_url: str,
-    ingest_settings: IngestSettings,
+    ingest_settings: NotifierSettings,
     run_consumer: RunConsumer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

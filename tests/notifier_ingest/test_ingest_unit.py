@@ -16,12 +16,13 @@ from hypothesis import strategies as st
 
 from clochette.lag import OffsetSample, Verdict, format_lag_table, judge, judge_group
 from services.notifier.asyncapi import asyncapi_document
+from services.notifier.ingest.backoff import Backoff
 from services.notifier.ingest.batch import (
     BadRecord,
+    BatchBuilder,
     EventParser,
-    prepare_batch,
+    PreparedBatch,
 )
-from services.notifier.ingest.consumer import Backoff
 from services.notifier.ingest.dead_letter import (
     HEADER_ERROR_CLASS,
     HEADER_OFFSET,
@@ -37,6 +38,15 @@ from tests.notifier_ingest.helpers import SAMPLE_DATA, encode, event
 
 PARSER = EventParser(platform_registry(), user_events_registry())
 TOPICS = IngestTopics("p.")
+
+
+def built(records: dict[tuple[str, int], list[Record]]) -> PreparedBatch:
+    """The batch the consumer's pipeline builds from one poll."""
+    builder = BatchBuilder(PARSER, TOPICS)
+    for partition_records in records.values():
+        for record in partition_records:
+            builder.add(record)
+    return builder.build()
 
 
 @dataclass(frozen=True)
@@ -127,7 +137,7 @@ def test_a_batch_splits_into_events_dead_letters_and_offsets() -> None:
             Record("p.inbox.received", 2, 5, encode(event("inbox.received", organization)))
         ],
     }
-    batch = prepare_batch(records, PARSER, TOPICS)
+    batch = built(records)
     assert batch.next_offsets == {("p.payment.received", 0): 13, ("p.inbox.received", 2): 6}
     assert batch.size == 4
     assert [(e.type, e.user_id) for e in batch.events] == [
@@ -166,7 +176,7 @@ def test_user_events_fold_per_user_in_order_and_security_ones_become_notificatio
             Record("p.auth.users", 1, i, encode(d)) for i, d in enumerate(documents)
         ]
     }
-    batch = prepare_batch(records, PARSER, TOPICS)
+    batch = built(records)
     [change] = batch.recipient_changes
     assert (change.user_id, change.organization_id) == (alice, organization)
     assert (change.language, change.active) == ("de", False)

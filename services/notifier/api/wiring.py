@@ -20,6 +20,7 @@ from services.notifier.api.repository import NotificationRepository
 from services.notifier.api.retention import RetentionPurger
 from services.notifier.api.routes import NotificationController
 from services.notifier.api.tokens import JwksClient, TokenVerifier
+from services.notifier.settings import NotifierSettings
 from shared.metrics import metrics_endpoint
 from shared.settings import Settings
 
@@ -28,7 +29,9 @@ def api_route_handlers() -> list[Any]:
     return [NotificationController, metrics_endpoint]
 
 
-def api_lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+def api_lifespan(
+    settings: Settings, notifier: NotifierSettings
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     """Builds the API's collaborators on start-up and stops its background work on shutdown."""
     # Built now, not at start-up, so a broken catalog or a missing secret fails create_app.
     renderer = NotificationRenderer(settings.web_app_base_url)
@@ -40,10 +43,8 @@ def api_lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyncContex
         jwks = JwksClient(settings.auth_jwks_url)
         app.state.token_verifier = TokenVerifier(jwks)
         app.state.inbox = Inbox(repository, renderer, cursors)
-        app.state.poll_interval_seconds = settings.notifier_poll_interval_seconds
-        purger = RetentionPurger(
-            repository, max_age=timedelta(days=settings.notifier_retention_days)
-        )
+        app.state.poll_interval_seconds = notifier.poll_interval_seconds
+        purger = RetentionPurger(repository, max_age=timedelta(days=notifier.retention_days))
         retention = asyncio.create_task(purger.run_forever(), name="notification-retention")
         try:
             yield

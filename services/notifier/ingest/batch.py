@@ -12,7 +12,7 @@ Pure functions and plain data only: no I/O here, so every rule is unit-tested wi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeAlias
@@ -250,20 +250,6 @@ CopyRow: TypeAlias = tuple[str, UUID, UUID, str, RawJson]
 def copy_row(identifier: str, user_id: UUID, event: NotificationEvent) -> CopyRow:
     """The notifications row of `event` for `user_id`, in COPY_COLUMNS order."""
     return (identifier, user_id, event.event_id, event.type, RawJson(event.params_json))
-
-
-def prepare_batch(
-    records: Mapping[tuple[str, int], Sequence[SourceRecord]],
-    parser: EventParser,
-    topics: IngestTopics,
-) -> PreparedBatch:
-    """Split one batch (records per topic-partition, each list in offset order) into what to
-    store and what to dead-letter. User events are folded per user, in order."""
-    builder = BatchBuilder(parser, topics)
-    for partition_records in records.values():
-        for record in partition_records:
-            builder.add(record)
-    return builder.build()
 
 
 def bad_record(record: SourceRecord, error_class: str, reason: str) -> BadRecord:

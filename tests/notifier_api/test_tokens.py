@@ -25,7 +25,7 @@ from services.notifier.api.tokens import (
     SigningKeysUnavailable,
     TokenVerifier,
 )
-from tests.notifier_api.conftest import JwksServer, SigningKey, mint
+from shared.jwks_stub import JwksServer, SigningKey, mint
 
 
 class FakeClock:

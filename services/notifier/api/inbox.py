@@ -15,8 +15,8 @@ from uuid import UUID
 from services.notifier.api.cursors import CursorCodec, PagePosition
 from services.notifier.api.rendering import NotificationRenderer
 from services.notifier.api.repository import NotificationRepository, StoredNotification
-from services.notifier.api.tokens import Principal
 from shared.problems import NotFound
+from shared.tokens import Principal
 
 
 class NotificationNotFound(NotFound):
@@ -90,9 +90,8 @@ class Inbox:
         # The recipient row holds the user's current language; the token's claim is only a
         # fallback for a user the auth service has not described to the notifier yet.
         recipient = stored.recipient
-        if recipient is None or recipient.provisional:
-            language = caller.language
-        else:
+        language: str = caller.language
+        if recipient is not None and not recipient.provisional:
             language = recipient.language
         items = [self._view(row, language) for row in rows]
         next_cursor = None

@@ -21,8 +21,9 @@ from litestar.params import PathParameter, QueryParameter
 
 from services.notifier.api.cursors import MAX_CURSOR_LENGTH
 from services.notifier.api.inbox import BadgeState, Inbox, NotificationPage, StatusFilter
-from services.notifier.api.tokens import Principal, TokenVerifier
+from services.notifier.api.tokens import TokenVerifier
 from shared.problems import problem_response
+from shared.tokens import Principal
 
 
 @dataclass(frozen=True)

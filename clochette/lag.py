@@ -1,8 +1,9 @@
 """Consumer lag: measured from a Kafka consumer, judged the way Burrow judges a group.
 
-Lag = high-water mark - committed offset, never below 0 (kminion). The admin OffsetFetch call is
-not used (the embedded tansu broker drops the connection on it); a consumer that carries the
-group id but never joins the group reads the committed offsets instead.
+Lag = high-water mark - committed offset, never below 0, from the log start when the group never
+committed: `consumer_lag`, the same arithmetic as the notifier's lag gauges. The admin
+OffsetFetch call is not used (the embedded tansu broker drops the connection on it); a consumer
+that carries the group id but never joins the group reads the committed offsets instead.
 
 A verdict needs history, so `sample_lag` measures several times over a short window:
 
@@ -27,6 +28,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
+
+from services.notifier.ingest.committer import consumer_lag
 
 
 class LagUnavailable(Exception):
@@ -54,8 +57,7 @@ class OffsetSample:
 
     @property
     def lag(self) -> int:
-        position = self.log_start if self.committed is None else max(self.committed, 0)
-        return max(0, self.high_water - max(position, self.log_start))
+        return consumer_lag(self.high_water, self.committed, self.log_start)
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,43 @@ async def test_lag_gauges_and_the_lag_command(
     assert len(topics_listed) == 8
 
 
+async def test_a_partition_never_committed_reports_its_lag_from_the_log_start(
+    kafka_bootstrap: str,
+    database_url: str,
+    ingest_settings: NotifierSettings,
+    run_consumer: RunConsumer,
+) -> None:
+    """A consumer stuck on its first batch has committed nothing: its lag still shows (and
+    alerts), counted from the partition's first offset, in the gauge and in `clochette lag`."""
+    organization, user = uuid.uuid4(), uuid.uuid4()
+    await add_recipients(database_url, organization, [user])
+    prefix = ingest_settings.topics.prefix
+    topic = prefix + "offer.signed"
+    group = ingest_settings.consumer_group
+    documents = [encode(event("offer.signed", organization, user)) for _ in range(25)]
+    labels = {"group": group, "topic": topic, "partition": "1"}
+    blocker = await connect(database_url)
+    try:
+        transaction = blocker.transaction()
+        await transaction.start()
+        # every insert into notifications now waits for this transaction: no batch commits
+        await blocker.execute("LOCK TABLE notifications IN SHARE MODE")
+        async with run_consumer(ingest_settings) as consumer:
+            await publish_async(kafka_bootstrap, topic, documents, key=b"k", partition=1)
+            await wait_until(
+                lambda: _insert_is_waiting(database_url), what="the first batch blocked"
+            )
+            await consumer.update_lag()
+            assert metric("kafka_consumergroup_group_lag", **labels) == 25
+            assert REGISTRY.get_sample_value("kafka_consumergroup_group_offset", labels) is None
+            stuck = await asyncio.to_thread(_lag_command, kafka_bootstrap, group, prefix)
+            await transaction.rollback()
+    finally:
+        await blocker.close()
+    row = next(r for r in (line.split() for line in stuck.splitlines()) if r[:2] == [topic, "1"])
+    assert row == [topic, "1", "-", "25", "25", "25", "->", "25", "STOP"]
+
+
 def _lag_command(bootstrap: str, group: str, prefix: str) -> str:
     done = subprocess.run(
         [

@@ -1,130 +1,34 @@
-"""The bell API's SQL, in one place.
+"""The bell API's reads and writes, each through the unit of work (SQL in sql.py).
 
 Invariant shared with the ingest side: `recipients.unread_count` is the number of the user's
 notifications with `read_at IS NULL`, and `recipients.version` moves whenever they change. Every
-writer changes notifications and the recipient row in one transaction, and always in that
-order — notification rows first, then the recipient row — so writers never deadlock on each
-other (the ingest inserts, then updates the recipient row; the same order). The recipient row
-lock serializes the count and version updates; each count update adds or removes exactly the
-rows its own statement changed.
+writer changes notifications and the recipient row in one transaction; each count update adds or
+removes exactly the rows its own statement changed (lock order: see sql.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, TypeAlias, TypeVar
+from typing import Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
 
 from services.notifier.api.cursors import PagePosition
-
-T = TypeVar("T")
-PoolConnection: TypeAlias = "asyncpg.pool.PoolConnectionProxy[Any]"
-
-# Deadlocks cannot arise between the bell's own statements, but the ingest's batches may lock
-# recipient rows in another order than a purge batch; PostgreSQL then aborts one, which retries.
-_RETRIES: Final = 3
-
-RECIPIENT_STATE: Final = """
-SELECT user_id, unread_count, version, latest_created_at, language, provisional
-FROM recipients
-WHERE user_id = $1
-"""
-
-# The badges of every poll waiting at that moment, by primary key.
-RECIPIENT_STATES: Final = """
-SELECT user_id, unread_count, version, latest_created_at, language, provisional
-FROM recipients
-WHERE user_id = ANY($1::uuid[])
-"""
-
-_PAGE_SELECT: Final = """
-SELECT id, type, params, created_at, read_at
-FROM notifications
-WHERE user_id = $1
-"""
-_PAGE_AFTER: Final = "  AND (created_at, id) < ($3, $4)\n"
-_PAGE_UNREAD: Final = "  AND read_at IS NULL\n"
-_PAGE_ORDER: Final = "ORDER BY created_at DESC, id DESC\nLIMIT $2\n"
-
-# One constant per shape, so each gets a plan that uses the right index (the partial index for
-# unread pages) instead of a generic plan full of `$n IS NULL OR …`.
-PAGE_QUERIES: Final = {
-    (unread_only, after): _PAGE_SELECT
-    + (_PAGE_UNREAD if unread_only else "")
-    + (_PAGE_AFTER if after else "")
-    + _PAGE_ORDER
-    for unread_only in (False, True)
-    for after in (False, True)
-}
-
-# One statement: the UPDATE's snapshot decides what is marked, and the recipient row follows
-# by exactly the rows changed. `found` is read from the same snapshot, so an id that is not the
-# caller's looks exactly like an id that does not exist.
-MARK_READ: Final = """
-WITH changed AS (
-    UPDATE notifications SET read_at = now()
-    WHERE id = $1 AND user_id = $2 AND read_at IS NULL
-    RETURNING id
-), counted AS (
-    UPDATE recipients
-    SET unread_count = unread_count - 1, version = version + 1, updated_at = now()
-    WHERE user_id = $2 AND EXISTS (SELECT 1 FROM changed)
-    RETURNING 1
+from services.notifier.api.sql import (
+    APPLY_PURGE_TO_RECIPIENTS,
+    LOCK_RECIPIENTS,
+    MARK_ALL_READ_UP_TO_NOW,
+    MARK_READ,
+    PAGE_QUERIES,
+    PURGE_BATCH,
+    RECIPIENT_STATE,
+    RECIPIENT_STATES,
 )
-SELECT EXISTS (SELECT 1 FROM notifications WHERE id = $1 AND user_id = $2) AS found,
-       EXISTS (SELECT 1 FROM counted) AS changed
-"""
-
-# The watermark is now(): the start of this single-statement transaction, i.e. the moment of
-# the call. The statement's snapshot is taken at that moment too, so a notification whose
-# insert commits while this runs is invisible to it and stays unread — and the recipient row,
-# locked after the UPDATE, then subtracts only what this statement marked.
-MARK_ALL_READ_UP_TO_NOW: Final = """
-WITH changed AS (
-    UPDATE notifications SET read_at = now()
-    WHERE user_id = $1 AND read_at IS NULL AND created_at <= now()
-    RETURNING 1
-), tally AS (
-    SELECT count(*)::integer AS marked FROM changed
-)
-UPDATE recipients r
-SET unread_count = r.unread_count - tally.marked, version = r.version + 1, updated_at = now()
-FROM tally
-WHERE r.user_id = $1 AND tally.marked > 0
-RETURNING tally.marked
-"""
-
-# A small batch of the oldest rows; SKIP LOCKED so a purge never waits behind (or blocks) a user
-# marking a notification read, and several notifier instances can purge side by side.
-PURGE_BATCH: Final = """
-DELETE FROM notifications
-WHERE id IN (
-    SELECT id FROM notifications
-    WHERE created_at < $1
-    ORDER BY created_at
-    LIMIT $2
-    FOR UPDATE SKIP LOCKED
-)
-RETURNING user_id, read_at IS NULL AS unread
-"""
-
-# Recipient rows are locked in user id order so two purge batches never deadlock.
-LOCK_RECIPIENTS: Final = """
-SELECT user_id FROM recipients WHERE user_id = ANY($1::uuid[]) ORDER BY user_id FOR UPDATE
-"""
-
-APPLY_PURGE_TO_RECIPIENTS: Final = """
-UPDATE recipients r
-SET unread_count = r.unread_count - purged.unread, version = r.version + 1, updated_at = now()
-FROM unnest($1::uuid[], $2::integer[]) AS purged (user_id, unread)
-WHERE r.user_id = purged.user_id
-"""
+from shared.db import Connection, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -187,8 +91,8 @@ class _BadgeReads:
     committed before the poll — the same guarantee as a read of its own.
     """
 
-    def __init__(self, pool: asyncpg.Pool[Any]) -> None:
-        self._pool = pool
+    def __init__(self, unit_of_work: UnitOfWork) -> None:
+        self._unit_of_work = unit_of_work
         self._waiting: _Waiting = defaultdict(list)
         self._drain_pending = False
         self._drains: set[asyncio.Task[None]] = set()
@@ -210,12 +114,15 @@ class _BadgeReads:
 
     async def _drain(self) -> None:
         batch: _Waiting | None = None
+
+        async def read(conn: Connection) -> tuple[_Waiting, list[asyncpg.Record]]:
+            nonlocal batch
+            # Taken only once a connection is ours: every poll that queued meanwhile rides along.
+            batch = taken = self._take_waiting()
+            return taken, await conn.fetch(RECIPIENT_STATES, list(taken))
+
         try:
-            async with self._pool.acquire() as conn:
-                # Taken only once a connection is ours: every poll that queued meanwhile rides
-                # along.
-                batch = self._take_waiting()
-                rows = await conn.fetch(RECIPIENT_STATES, list(batch))
+            answered, rows = await self._unit_of_work.read(read)
         except BaseException as exc:
             # Each poll of the batch fails as its own read would have.
             for answers in (batch if batch is not None else self._take_waiting()).values():
@@ -230,7 +137,7 @@ class _BadgeReads:
                 raise
             return
         found = {row["user_id"]: _recipient(row) for row in rows}
-        for user_id, answers in batch.items():
+        for user_id, answers in answered.items():
             for answer in answers:
                 if not answer.done():  # its request may have been cancelled meanwhile
                     answer.set_result(found.get(user_id))
@@ -240,8 +147,8 @@ class NotificationRepository:
     """Reads and changes a user's notifications, keeping the recipient row in step."""
 
     def __init__(self, pool: asyncpg.Pool[Any]) -> None:
-        self._pool = pool
-        self._badges = _BadgeReads(pool)
+        self._unit_of_work = UnitOfWork(pool)
+        self._badges = _BadgeReads(self._unit_of_work)
 
     async def recipient_state(self, user_id: UUID) -> RecipientState | None:
         """The badge state: a primary-key read (shared with concurrent polls), never a count
@@ -257,12 +164,14 @@ class NotificationRepository:
         args: tuple[Any, ...] = (user_id, limit)
         if after is not None:
             args = (*args, after.created_at, after.id)
-        async with (
-            self._pool.acquire() as conn,
-            conn.transaction(isolation="repeatable_read", readonly=True),
-        ):
+
+        async def read(conn: Connection) -> tuple[RecipientState | None, list[asyncpg.Record]]:
             recipient = _recipient(await conn.fetchrow(RECIPIENT_STATE, user_id))
-            rows = await conn.fetch(query, *args)
+            return recipient, await conn.fetch(query, *args)
+
+        recipient, rows = await self._unit_of_work.run(
+            read, isolation="repeatable_read", readonly=True
+        )
         return StoredPage(
             recipient=recipient,
             notifications=[
@@ -280,49 +189,36 @@ class NotificationRepository:
     async def mark_read(self, user_id: UUID, notification_id: UUID) -> tuple[bool, bool]:
         """(found, changed): whether the user has this notification, and whether it was unread."""
 
-        async def run(conn: PoolConnection) -> tuple[bool, bool]:
+        async def run(conn: Connection) -> tuple[bool, bool]:
             row = await conn.fetchrow(MARK_READ, notification_id, user_id)
             if row is None:  # pragma: no cover - a SELECT without FROM yields one row
                 raise RuntimeError("MARK_READ returned no row")
             return bool(row["found"]), bool(row["changed"])
 
-        return await self._write(run)
+        return await self._unit_of_work.run(run)
 
     async def mark_all_read_up_to_now(self, user_id: UUID) -> int:
         """Mark read everything the user had at the moment of the call; returns how many."""
 
-        async def run(conn: PoolConnection) -> int:
+        async def run(conn: Connection) -> int:
             marked = await conn.fetchval(MARK_ALL_READ_UP_TO_NOW, user_id)
             return int(marked or 0)
 
-        return await self._write(run)
+        return await self._unit_of_work.run(run)
 
     async def purge_created_before(self, cutoff: datetime, batch_size: int) -> PurgedBatch:
         """Delete one batch of notifications older than cutoff, fixing the recipients' counts."""
 
-        async def run(conn: PoolConnection) -> PurgedBatch:
-            async with conn.transaction():
-                rows = await conn.fetch(PURGE_BATCH, cutoff, batch_size)
-                if not rows:
-                    return PurgedBatch(deleted=0, unread_deleted=0)
-                unread = Counter[UUID]()
-                for row in rows:
-                    unread[row["user_id"]] += int(row["unread"])
-                users = sorted(unread)
-                await conn.execute(LOCK_RECIPIENTS, users)
-                await conn.execute(
-                    APPLY_PURGE_TO_RECIPIENTS, users, [unread[user] for user in users]
-                )
+        async def run(conn: Connection) -> PurgedBatch:
+            rows = await conn.fetch(PURGE_BATCH, cutoff, batch_size)
+            if not rows:
+                return PurgedBatch(deleted=0, unread_deleted=0)
+            unread = Counter[UUID]()
+            for row in rows:
+                unread[row["user_id"]] += int(row["unread"])
+            users = sorted(unread)
+            await conn.execute(LOCK_RECIPIENTS, users)
+            await conn.execute(APPLY_PURGE_TO_RECIPIENTS, users, [unread[user] for user in users])
             return PurgedBatch(deleted=len(rows), unread_deleted=sum(unread.values()))
 
-        return await self._write(run)
-
-    async def _write(self, run: Callable[[PoolConnection], Awaitable[T]]) -> T:
-        for attempt in range(1, _RETRIES + 1):
-            try:
-                async with self._pool.acquire() as conn:
-                    return await run(conn)
-            except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
-                if attempt == _RETRIES:
-                    raise
-        raise AssertionError("unreachable")
+        return await self._unit_of_work.run(run)

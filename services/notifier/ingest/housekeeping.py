@@ -9,6 +9,7 @@ import asyncpg
 
 from services.notifier.ingest.sql import DELETE_NOTIFICATIONS_OF
 from services.notifier.settings import NotifierSettings
+from shared.db import Connection, UnitOfWork
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -30,13 +31,18 @@ async def purge_expired(
     """Forget broadcasts and never-confirmed provisional users past their retention: how many
     of each. A purged recipient's notifications go in the same transaction (no foreign key
     cascades them)."""
-    async with pool.acquire() as conn:
-        broadcasts = await conn.execute(PURGE_BROADCASTS, broadcast_days)
-        async with conn.transaction():
-            purged = await conn.fetch(PURGE_PROVISIONAL_RECIPIENTS, provisional_days)
-            if purged:
-                await conn.execute(DELETE_NOTIFICATIONS_OF, [row[0] for row in purged])
-    return _affected(broadcasts), len(purged)
+    unit_of_work = UnitOfWork(pool)
+    broadcasts = await unit_of_work.read(
+        lambda conn: conn.execute(PURGE_BROADCASTS, broadcast_days)
+    )
+
+    async def purge_provisional(conn: Connection) -> int:
+        purged = await conn.fetch(PURGE_PROVISIONAL_RECIPIENTS, provisional_days)
+        if purged:
+            await conn.execute(DELETE_NOTIFICATIONS_OF, [row[0] for row in purged])
+        return len(purged)
+
+    return _affected(broadcasts), await unit_of_work.run(purge_provisional)
 
 
 class Housekeeping:

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, TypeAlias
+from typing import Any, Final
 from uuid import UUID
 
 import asyncpg
@@ -39,8 +39,7 @@ from services.notifier.ingest.sql import (
     REMEMBER_BROADCASTS,
     UPSERT_RECIPIENTS,
 )
-
-Connection: TypeAlias = "asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]"
+from shared.db import Connection, UnitOfWork
 
 # Below this many events a batch is one statement (lowest latency at low traffic); from it on,
 # the bulk path (highest throughput when there is a backlog).
@@ -77,7 +76,7 @@ class IngestRepository:
     def __init__(
         self, pool: asyncpg.Pool[Any], *, copy_threshold: int = DEFAULT_COPY_THRESHOLD
     ) -> None:
-        self._pool = pool
+        self._unit_of_work = UnitOfWork(pool)
         self._copy_threshold = copy_threshold
         self._ids = NOTIFICATION_IDS
 
@@ -88,40 +87,44 @@ class IngestRepository:
 
         Usually one statement (its own transaction). Every step is idempotent and the offsets
         are committed only after the last one, so a crash between steps only replays them.
+        Each step is a unit of work, run again by it after a deadlock or serialization failure:
+        every step's work starts from its arguments alone (nothing it mutates outlives an
+        attempt), so running it again is exactly as correct as running it once.
         """
-        async with self._pool.acquire() as conn:
-            if changes:
-                async with conn.transaction():
-                    await self._apply_changes(conn, changes)
-            new_members = [c.user_id for c in changes if c.member_since]
-            if not new_members and events and len(events) >= self._copy_threshold:
-                try:
-                    return await self._copy(conn, events)
-                except _NeedsStatement:
-                    pass
-            return await self._insert(conn, events, new_members)
+        if changes:
+            await self._unit_of_work.run(lambda conn: self._apply_changes(conn, changes))
+        new_members = [c.user_id for c in changes if c.member_since]
+        if not new_members and events and len(events) >= self._copy_threshold:
+            try:
+                return await self._copy(events)
+            except _NeedsStatement:
+                pass
+        if not events and not new_members:
+            return StoreOutcome()
+        return await self._unit_of_work.run(lambda conn: self._insert(conn, events, new_members))
 
-    async def _copy(self, conn: Connection, events: Sequence[NotificationEvent]) -> StoreOutcome:
+    async def _copy(self, events: Sequence[NotificationEvent]) -> StoreOutcome:
         """The bulk path, in one transaction; raises _NeedsStatement (rolled back) when it
         cannot store the batch exactly."""
         try:
-            async with conn.transaction():
-                recipients = await self._lock_recipients(conn, events)
-                if not _addressed_users(events) <= recipients.keys():
-                    raise _NeedsStatement  # the statement path creates them provisionally
-                targets, unrouted = _targets(events, recipients)
-                if targets:
-                    await conn.copy_records_to_table(
-                        "notifications",
-                        records=_rows(targets, self._ids),
-                        columns=COPY_COLUMNS,
-                    )
-                await self._remember_broadcasts(conn, events)
-                per_user = Counter(user_id for user_id, _ in targets)
-                if per_user:
-                    await conn.execute(RAISE_UNREAD_COUNTS, list(per_user), list(per_user.values()))
+            return await self._unit_of_work.run(lambda conn: self._copy_in(conn, events))
         except asyncpg.UniqueViolationError as exc:
             raise _NeedsStatement from exc  # a redelivered event: let ON CONFLICT skip it
+
+    async def _copy_in(self, conn: Connection, events: Sequence[NotificationEvent]) -> StoreOutcome:
+        """Lock the recipients, COPY the rows, raise the counters: one transaction."""
+        recipients = await self._lock_recipients(conn, events)
+        if not _addressed_users(events) <= recipients.keys():
+            raise _NeedsStatement  # the statement path creates them provisionally
+        targets, unrouted = _targets(events, recipients)
+        if targets:
+            await conn.copy_records_to_table(
+                "notifications", records=_rows(targets, self._ids), columns=COPY_COLUMNS
+            )
+        await self._remember_broadcasts(conn, events)
+        per_user = Counter(user_id for user_id, _ in targets)
+        if per_user:
+            await conn.execute(RAISE_UNREAD_COUNTS, list(per_user), list(per_user.values()))
         return StoreOutcome(
             notifications_inserted=len(targets),
             users_notified=len(per_user),
@@ -171,25 +174,23 @@ class IngestRepository:
         events: Sequence[NotificationEvent],
         new_members: list[UUID],
     ) -> StoreOutcome:
+        """The statement path, inside the unit of work's transaction."""
         outcome = StoreOutcome()
-        if not events and not new_members:
-            return outcome
         per_user: dict[UUID, int] = {}
-        async with conn.transaction():
-            # Every writer locks the recipients it may reach first, in one order, before it
-            # writes a row: writers of the same users queue, whichever path they take.
-            await conn.execute(LOCK_RECIPIENTS, *_reachable(events, new_members))
-            unknown = await self._insert_notifications(conn, events, new_members, per_user, outcome)
-            if unknown:
-                # Rare: users no user event has announced yet. Create them provisionally, then
-                # store their events (a new statement, so it sees the new rows).
-                waiting = [e for e in events if e.event_id in unknown]
-                await conn.execute(
-                    ADD_PROVISIONAL_RECIPIENTS,
-                    [e.user_id for e in waiting],
-                    [e.organization_id for e in waiting],
-                )
-                await self._insert_notifications(conn, waiting, [], per_user, outcome)
+        # Every writer locks the recipients it may reach first, in one order, before it writes
+        # a row: writers of the same users queue, whichever path they take.
+        await conn.execute(LOCK_RECIPIENTS, *_reachable(events, new_members))
+        unknown = await self._insert_notifications(conn, events, new_members, per_user, outcome)
+        if unknown:
+            # Rare: users no user event has announced yet. Create them provisionally, then
+            # store their events (a new statement, so it sees the new rows).
+            waiting = [e for e in events if e.event_id in unknown]
+            await conn.execute(
+                ADD_PROVISIONAL_RECIPIENTS,
+                [e.user_id for e in waiting],
+                [e.organization_id for e in waiting],
+            )
+            await self._insert_notifications(conn, waiting, [], per_user, outcome)
         outcome.users_notified = len(per_user)
         outcome.notifications_inserted = sum(per_user.values())
         return outcome

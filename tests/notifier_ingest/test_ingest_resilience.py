@@ -77,7 +77,9 @@ async def test_database_stopped_mid_stream_loses_nothing(
         own_postgres.stop()
         await publish_async(kafka_bootstrap, topic, documents[1000:], key=b"b")
         await wait_until(lambda: _retried(retries_before), what="the consumer to notice the outage")
-        await asyncio.sleep(1.0)
+        noticed = metric("notifier_ingest_transient_failures_total", stage="database")
+        # The outage lasts: the consumer retries (backing off) more than once before it ends.
+        await wait_until(lambda: _retried(noticed + 1), what="the consumer to keep retrying")
         restarted = start_postgres(own_postgres.data_dir, own_postgres.port, durable=False)
         own_postgres.process = restarted.process
         await wait_until(lambda: _stored_at_least(dsn, total), timeout=60, what="every row")
@@ -125,8 +127,13 @@ async def test_shutdown_with_a_batch_in_flight_loses_and_duplicates_nothing(
             await wait_until(
                 lambda: _insert_is_waiting(database_url), what="a batch blocked in PostgreSQL"
             )
+            abandoned_before = metric("notifier_consumer_abandoned_batches_total")
             stopping = asyncio.create_task(consumer.stop())
-            await asyncio.sleep(0.3 if finishes else 1.5)
+            await asyncio.sleep(0)  # the stop is requested, the batch still blocked
+            if not finishes:
+                await wait_until(
+                    lambda: _abandoned_since(abandoned_before), what="the batch to be abandoned"
+                )
             await transaction.rollback()
             await stopping
     finally:
@@ -152,6 +159,10 @@ async def test_shutdown_with_a_batch_in_flight_loses_and_duplicates_nothing(
         )
     assert await count_notifications(database_url) == total
     assert await badge_drift(database_url) == []
+
+
+async def _abandoned_since(before: float) -> bool:
+    return metric("notifier_consumer_abandoned_batches_total") > before
 
 
 async def _insert_is_waiting(database_url: str) -> bool:
@@ -345,16 +356,31 @@ async def test_the_consumer_reconnects_after_losing_kafka_and_loses_nothing(
 
 
 async def test_missing_topics_are_reported_not_created(
-    kafka_bootstrap: str, database_url: str, run_consumer: RunConsumer
+    kafka_bootstrap: str,
+    database_url: str,
+    run_consumer: RunConsumer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = settings_for(new_prefix())
+    original = AIOKafkaConsumer.topics
+    looks = {"count": 0}
+
+    async def counted_topics(self: AIOKafkaConsumer) -> Any:
+        looks["count"] += 1
+        return await original(self)
+
+    monkeypatch.setattr(AIOKafkaConsumer, "topics", counted_topics)
     async with run_consumer(settings) as consumer:
 
         async def waiting_for_topics() -> bool:
             return "do not exist" in (consumer.readiness() or "")
 
+        async def looked_twice() -> bool:
+            return looks["count"] >= 2
+
         await wait_until(waiting_for_topics, what="the missing topics to be reported")
-        await asyncio.sleep(1.0)
+        # A second look at the broker's topics, after a back-off, has not created them either.
+        await wait_until(looked_twice, what="the consumer to look for its topics again")
         existing = await _topic_names(kafka_bootstrap)
         assert not set(settings.topics.consumed) & existing, "the notifier created topics"
         await create_topics(kafka_bootstrap, settings.topics)

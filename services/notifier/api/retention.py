@@ -13,9 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-import asyncpg
-
 from services.notifier.api.repository import NotificationRepository
+from shared.db import classify_database_error
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -67,6 +66,8 @@ class RetentionPurger:
         while True:
             try:
                 await self.purge_expired()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:
+                if classify_database_error(exc) is None:
+                    raise
                 log.warning("retention_purge_failed", error_class=type(exc).__name__)
             await asyncio.sleep(self._interval)

@@ -12,7 +12,6 @@ Pure functions and plain data only: no I/O here, so every rule is unit-tested wi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeAlias
@@ -300,15 +299,3 @@ def _apply_user_event(event: Event[Any], changes: dict[UUID, RecipientChange]) -
         change.language = data.language
     elif isinstance(data, UserDeactivated):
         change.active = False
-
-
-def merge_records(into: dict[tuple[str, int], list[Any]], more: Mapping[Any, Iterable[Any]]) -> int:
-    """Append `more` (records per topic-partition, from one poll) to `into`; returns how many."""
-    added = 0
-    for tp, records in more.items():
-        key = (tp[0], tp[1])
-        bucket = into.setdefault(key, [])
-        before = len(bucket)
-        bucket.extend(records)
-        added += len(bucket) - before
-    return added

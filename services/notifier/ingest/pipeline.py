@@ -22,11 +22,10 @@ from services.notifier.ingest.batch import (
     BatchBuilder,
     EventParser,
     PreparedBatch,
-    merge_records,
 )
 from services.notifier.ingest.committer import Committer
 from services.notifier.ingest.dead_letter import DeadLetterPublisher
-from services.notifier.ingest.session import KafkaSession, Records
+from services.notifier.ingest.session import KafkaSession, Records, merge_records
 from services.notifier.ingest.store import BatchStore, count_stored, log_dead_lettered
 from services.notifier.settings import NotifierSettings
 from shared.logging import get_logger

@@ -4,7 +4,7 @@ alive while the writer is slow, report rebalances, disconnect. It knows nothing 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import suppress
 from typing import Any
 
@@ -14,7 +14,6 @@ from faststream.kafka import KafkaBroker
 
 from services.notifier.ingest import metrics
 from services.notifier.ingest.backoff import Backoff, Clock
-from services.notifier.ingest.batch import merge_records
 from services.notifier.settings import NotifierSettings
 from shared.logging import get_logger
 
@@ -22,6 +21,18 @@ log = get_logger(__name__)
 
 Records = dict[tuple[str, int], list[Any]]
 OnRevoked = Callable[[set[TopicPartition]], Awaitable[None]]
+
+
+def merge_records(into: dict[tuple[str, int], list[Any]], more: Mapping[Any, Iterable[Any]]) -> int:
+    """Append `more` (records per topic-partition, from one poll) to `into`; returns how many."""
+    added = 0
+    for tp, records in more.items():
+        key = (tp[0], tp[1])
+        bucket = into.setdefault(key, [])
+        before = len(bucket)
+        bucket.extend(records)
+        added += len(bucket) - before
+    return added
 
 
 async def keepalive(consumer: Any, seconds: float) -> Records:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,13 +17,14 @@ from hypothesis import strategies as st
 
 from clochette.lag import OffsetSample, Verdict, format_lag_table, judge, judge_group
 from services.notifier.asyncapi import asyncapi_document
-from services.notifier.ingest.backoff import Backoff
+from services.notifier.ingest.backoff import Abandoned, Backoff, RetryPolicy
 from services.notifier.ingest.batch import (
     BadRecord,
     BatchBuilder,
     EventParser,
     PreparedBatch,
 )
+from services.notifier.ingest.committer import consumer_lag
 from services.notifier.ingest.dead_letter import (
     HEADER_ERROR_CLASS,
     HEADER_OFFSET,
@@ -239,6 +241,53 @@ def test_backoff_grows_to_its_cap_with_jitter() -> None:
     assert 0.05 <= delays[0] <= 0.1
     assert all(0 < d <= 2.0 for d in delays)
     assert delays[-1] >= 1.0
+
+
+async def test_a_retry_waits_between_attempts_and_gives_up_only_when_told() -> None:
+    policy = RetryPolicy(0.1, 2.0)
+    failures, pauses = iter([OSError("down"), OSError("down")]), []
+
+    async def attempt() -> str:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return "stored"
+
+    async def pause(seconds: float) -> None:
+        pauses.append(seconds)
+
+    retryable = lambda exc: isinstance(exc, OSError)  # noqa: E731
+    assert await policy.run(attempt, retryable=retryable, pause=pause) == "stored"
+    assert len(pauses) == 2
+    with pytest.raises(ValueError, match="bug"):
+        await policy.run(_raises(ValueError("bug")), retryable=retryable, pause=pause)
+    with pytest.raises(Abandoned):
+        await policy.run(attempt, retryable=retryable, pause=pause, stale=lambda: True)
+
+
+def _raises(exc: Exception) -> Callable[[], Awaitable[None]]:
+    async def attempt() -> None:
+        raise exc
+
+    return attempt
+
+
+@pytest.mark.parametrize(
+    ("high_water", "committed", "log_start", "lag"),
+    [
+        (42, 30, 0, 12),
+        (30, 30, 0, 0),
+        (30, 35, 0, 0),  # a stale high-water mark never gives a negative lag
+        (25, None, 0, 25),  # never committed: from the log start
+        (25, None, 10, 15),
+        (25, 3, 10, 15),  # committed below what retention already deleted
+    ],
+)
+def test_lag_is_high_water_minus_position_never_below_zero(
+    high_water: int, committed: int | None, log_start: int, lag: int
+) -> None:
+    assert consumer_lag(high_water, committed, log_start) == lag
+    assert OffsetSample(0.0, committed, high_water, log_start).lag == lag
 
 
 def test_dead_letter_headers_name_origin_and_reason() -> None:

@@ -40,7 +40,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from clochette.devstack import free_port, start_broker, start_postgres
 from clochette.services import migrate_all
-from services.notifier.ingest_settings import IngestTopics
+from services.notifier.settings import IngestTopics
 from shared.events.examples import EXAMPLE_DATA
 from shared.topics import PLATFORM_TOPICS, TopicSpec, ensure_topics
 

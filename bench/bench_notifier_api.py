@@ -27,7 +27,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -35,19 +34,15 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import jwt
 import psutil
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from jwt.algorithms import OKPAlgorithm
 
 from clochette.devstack import free_port, start_broker, start_postgres
 from clochette.services import migrate_all
-from shared.tokens import AUDIENCE, ISSUER
+from shared.jwks_stub import JwksServer, SigningKey, mint
 from shared.topics import ensure_topics
 
 CONNECTIONS = 64
@@ -77,50 +72,6 @@ class Scenario:
 
 
 # --- the pieces around the server ------------------------------------------------------------
-
-
-class JwksEndpoint:
-    """The auth service's JWKS, as far as the notifier can tell."""
-
-    def __init__(self, key: Ed25519PrivateKey) -> None:
-        jwk = json.loads(OKPAlgorithm.to_jwk(key.public_key()))
-        body = json.dumps({"keys": [{**jwk, "kid": KID, "alg": "EdDSA", "use": "sig"}]}).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/.well-known/jwks.json"
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-
-def mint_token(key: Ed25519PrivateKey, user_id: uuid.UUID, org: uuid.UUID) -> str:
-    now = int(time.time())
-    claims = {
-        "sub": str(user_id),
-        "org": str(org),
-        "role": "member",
-        "lang": "nl",
-        "amr": ["pwd"],
-        "iat": now,
-        "exp": now + 900,
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "jti": uuid.uuid4().hex,
-    }
-    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": KID})
 
 
 async def seed(database_url: str, user_id: uuid.UUID, org: uuid.UUID) -> None:
@@ -309,15 +260,15 @@ def run(
 ) -> dict[str, Any]:
     """Run every scenario `rounds` times, interleaved; report the best round of each."""
     tool = "wrk" if shutil.which("wrk") else "python"
-    key = Ed25519PrivateKey.generate()
+    key = SigningKey(kid=KID)
     user_id, org = uuid.uuid4(), uuid.uuid4()
-    token = mint_token(key, user_id, org)
+    token = mint(key, user_id, org=org, lang="nl", lifetime=900)
     auth = {"Authorization": f"Bearer {token}"}
     with tempfile.TemporaryDirectory(prefix="bench-notifier-") as scratch:
         work = Path(scratch)
         postgres = None
         broker = None
-        jwks = JwksEndpoint(key)
+        jwks = JwksServer([key])
         try:
             database_url = os.environ.get("DATABASE_URL")
             if not database_url:

@@ -63,7 +63,7 @@ def cmd_auth(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_notifier(settings: Settings, _args: argparse.Namespace) -> int:
-    from services.notifier.consumer import tune_garbage_collector
+    from services.notifier.ingest.consumer import tune_garbage_collector
 
     tune_garbage_collector()
     return _serve("notifier", settings)
@@ -104,13 +104,13 @@ def cmd_topics(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_lag(_settings: Settings, args: argparse.Namespace) -> int:
-    from services.notifier.ingest_settings import IngestSettings
-    from services.notifier.lag import LagUnavailable, lag_report
+    from clochette.lag import LagUnavailable, lag_report
+    from services.notifier.settings import NotifierSettings
 
-    ingest = IngestSettings()
+    ingest = NotifierSettings()
     group = args.group or ingest.consumer_group
     prefix = ingest.topic_prefix if args.topic_prefix is None else args.topic_prefix
-    topics = IngestSettings(NOTIFIER_TOPIC_PREFIX=prefix).topics.consumed
+    topics = NotifierSettings(NOTIFIER_TOPIC_PREFIX=prefix).topics.consumed
     with broker_for_command(clochette_home()) as bootstrap:
         try:
             report = asyncio.run(

@@ -53,9 +53,6 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = Field("auto", alias="LOG_FORMAT")
     db_pool_min_size: int = Field(1, alias="DB_POOL_MIN_SIZE", ge=0)
     db_pool_max_size: int = Field(10, alias="DB_POOL_MAX_SIZE", ge=1)
-    # The notifier's bell API.
-    notifier_poll_interval_seconds: int = Field(30, alias="NOTIFIER_POLL_INTERVAL", ge=1)
-    notifier_retention_days: int = Field(180, alias="NOTIFIER_RETENTION_DAYS", ge=1)
     web_app_base_url: str = Field("http://127.0.0.1:3000", alias="WEB_APP_BASE_URL")
     # Browsers call both services cross-origin from the web app; only these origins may.
     cors_allowed_origins: str | None = Field(None, alias="CORS_ALLOWED_ORIGINS")

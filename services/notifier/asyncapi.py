@@ -16,9 +16,9 @@ from litestar.handlers import HTTPRouteHandler
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from services.notifier import dead_letter
-from services.notifier.ingest import SECURITY_NOTIFICATION_TYPES
-from services.notifier.ingest_settings import IngestTopics
+from services.notifier.ingest import dead_letter
+from services.notifier.ingest.batch import SECURITY_NOTIFICATION_TYPES
+from services.notifier.settings import IngestTopics
 from shared.events.registry import EventRegistry, platform_registry, user_events_registry
 from shared.topics import PLATFORM_TOPICS, TOPICS, USER_EVENTS_TOPIC
 

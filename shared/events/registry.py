@@ -65,9 +65,6 @@ class EventRegistry:
     def types(self) -> list[str]:
         return sorted({event_type for event_type, _ in self._payloads})
 
-    def payload_model(self, event_type: str, version: int) -> type[BaseModel]:
-        return self._payloads[(event_type, version)]
-
     def envelope_model(self, event_type: str, version: int) -> type[BaseModel]:
         return self._envelopes[(event_type, version)]
 

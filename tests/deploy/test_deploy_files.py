@@ -15,7 +15,7 @@ import yaml
 
 from clochette.cli import build_parser
 from services.auth.platform.config import AuthSettings
-from services.notifier.ingest_settings import IngestSettings
+from services.notifier.settings import NotifierSettings
 from shared.settings import Settings
 from shared.topics import DEFAULT_PARTITIONS
 
@@ -24,7 +24,7 @@ K8S_BASE = DEPLOY / "k8s" / "base"
 REQUIRED = {"CLOCHETTE_ENV", "DATABASE_URL", "CLOCHETTE_SECRET_KEY", "KAFKA_BOOTSTRAP_SERVERS"}
 ACCEPTED = {
     field.alias
-    for model in (Settings, AuthSettings, IngestSettings)
+    for model in (Settings, AuthSettings, NotifierSettings)
     for field in model.model_fields.values()
     if field.alias
 }

@@ -28,15 +28,16 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from services.notifier.consumer import IngestConsumer
-from services.notifier.dead_letter import (
+from services.notifier.ingest.batch import BatchBuilder, EventParser
+from services.notifier.ingest.consumer import IngestConsumer, build_ingest_consumer
+from services.notifier.ingest.dead_letter import (
     HEADER_ERROR_CLASS,
     HEADER_OFFSET,
     HEADER_PARTITION,
     HEADER_TOPIC,
 )
-from services.notifier.ingest import BatchBuilder, EventParser
-from services.notifier.ingest_settings import IngestSettings
+from services.notifier.settings import NotifierSettings
+from shared.db import create_pool
 from shared.events.registry import InvalidEvent, platform_registry, user_events_registry
 from shared.topics import USER_EVENTS_TOPIC
 from tests.fuzz.budget import DERANDOMIZE, FUZZ_RECORDS, PARSE_EXAMPLES
@@ -96,7 +97,7 @@ def test_parsing_classifies_every_value(record: FuzzRecord, topic: str) -> None:
         outcome = classify(record.value, on)
         if PARSER.validated_platform_event(record.value, on) is not None:
             assert outcome == "event", (on, outcome)
-        builder = BatchBuilder(PARSER, IngestSettings().topics)
+        builder = BatchBuilder(PARSER, NotifierSettings().topics)
         builder.add(FakeRecord(on, 0, 7, None, record.value))
         batch = builder.build()
         assert len(batch.events) + len(batch.bad) <= 1
@@ -254,7 +255,7 @@ class Ingest:
 
     bootstrap: str
     database_url: str
-    settings: IngestSettings
+    settings: NotifierSettings
     consumer: IngestConsumer
     dead_letters: DeadLetterReader
 
@@ -263,7 +264,8 @@ class Ingest:
 async def ingest(kafka_bootstrap: str, database_url: str) -> AsyncIterator[Ingest]:
     settings = settings_for(new_prefix())
     await create_topics(kafka_bootstrap, settings.topics)
-    consumer = IngestConsumer(kafka_bootstrap, database_url, settings)
+    pool = await create_pool(database_url, max_size=2, search_path="notifier")
+    consumer = build_ingest_consumer(kafka_bootstrap, pool, settings)
     await consumer.start()
     reader = DeadLetterReader(kafka_bootstrap, settings.topics.dead_letter)
     try:
@@ -271,6 +273,7 @@ async def ingest(kafka_bootstrap: str, database_url: str) -> AsyncIterator[Inges
     finally:
         reader.close()
         await consumer.stop()
+        await pool.close()
 
 
 async def stored_event_ids(database_url: str, candidates: list[UUID]) -> set[UUID]:
@@ -287,7 +290,7 @@ async def stored_event_ids(database_url: str, candidates: list[UUID]) -> set[UUI
 async def test_fuzzed_records_are_each_stored_or_dead_lettered(
     ingest: Ingest, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="services.notifier.consumer")
+    caplog.set_level(logging.WARNING, logger="services.notifier.ingest")
     kafka_bootstrap, database_url = ingest.bootstrap, ingest.database_url
     consumer, dead_letters = ingest.consumer, ingest.dead_letters
     topics = ingest.settings.topics

@@ -18,6 +18,7 @@ import pytest
 
 from services.notifier.app import create_app
 from shared.db import create_pool
+from shared.jwks_stub import JwksServer, SigningKey, mint
 from tests.conftest import scratch_database
 from tests.fuzz.harness import (
     ServedApp,
@@ -28,14 +29,7 @@ from tests.fuzz.harness import (
     operations,
     served,
 )
-from tests.notifier_api.conftest import (
-    UNUSED_BROKER,
-    JwksServer,
-    SigningKey,
-    insert_notification,
-    mint,
-    settings_for,
-)
+from tests.notifier_api.conftest import UNUSED_BROKER, insert_notification, settings_for
 
 pytestmark = pytest.mark.fuzz
 

@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 from clochette.devstack import free_port
 from services.auth.app import create_app as create_auth
 from services.notifier.app import create_app as create_notifier
-from services.notifier.ingest_settings import IngestSettings
+from services.notifier.settings import NotifierSettings
 from shared.migrations import MigrationError
 from shared.settings import Settings
 from shared.topics import TopicSpec, ensure_topics
@@ -40,13 +40,13 @@ async def test_notifier_ready_needs_database_broker_and_consumer(
     database_url: str, kafka_bootstrap: str
 ) -> None:
     # Prefixed topics and an own group: the real topic names belong to other tests.
-    ingest = IngestSettings(
+    ingest = NotifierSettings(
         NOTIFIER_TOPIC_PREFIX=f"health{uuid.uuid4().hex[:6]}.",
         NOTIFIER_CONSUMER_GROUP=f"health-{uuid.uuid4().hex[:6]}",
     )
     topics = (*ingest.topics.consumed, ingest.topics.dead_letter)
     await ensure_topics(kafka_bootstrap, tuple(TopicSpec(name) for name in topics))
-    app = create_notifier(settings_for(database_url, kafka_bootstrap), ingest=ingest)
+    app = create_notifier(settings_for(database_url, kafka_bootstrap), notifier=ingest)
     async with AsyncTestClient(app=app) as client:
         deadline = time.monotonic() + 30
         ready = await client.get("/health/ready")

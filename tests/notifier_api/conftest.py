@@ -1,7 +1,8 @@
 """Harness for the bell API: an Ed25519 key pair served as a JWKS over real HTTP, tokens minted
 like the auth service mints them, the notifier app served by uvicorn on a fresh database, and a
 writer that adds notifications the way the ingest does (row and recipient counters in one
-transaction).
+transaction). The JWKS server and the token minting are `shared.jwks_stub`'s (the API
+benchmark uses the same).
 
 The app runs in a real server in the test's own event loop (not Litestar's test client, which
 runs each request to completion in a portal thread): concurrent requests are really concurrent.
@@ -10,116 +11,26 @@ runs each request to completion in a portal thread): concurrent requests are rea
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import asyncpg
 import httpx
-import jwt
 import pytest
 import uvicorn
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from jwt.algorithms import OKPAlgorithm
 
 from clochette.devstack import free_port
 from services.notifier.app import create_app
 from shared.db import create_pool
+from shared.jwks_stub import JwksServer, SigningKey, mint
 from shared.settings import Settings
-from shared.tokens import AUDIENCE, ISSUER
 
 SECRET_KEY = "test-secret-" + "x" * 40
 UNUSED_BROKER = "127.0.0.1:9"
 WEB_APP = "https://app.example.be"
-
-
-@dataclass
-class SigningKey:
-    kid: str
-    private: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
-
-    def jwk(self) -> dict[str, Any]:
-        public = json.loads(OKPAlgorithm.to_jwk(self.private.public_key()))
-        return {**public, "kid": self.kid, "alg": "EdDSA", "use": "sig"}
-
-
-class JwksServer:
-    """A JWKS endpoint on a real loopback socket; keys and failures are switched by tests."""
-
-    def __init__(self, keys: list[SigningKey]) -> None:
-        self.keys = list(keys)
-        self.failing = False
-        self.requests = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.requests += 1
-                if server.failing:
-                    self.send_response(503)
-                    self.end_headers()
-                    return
-                body = json.dumps({"keys": [k.jwk() for k in server.keys]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/.well-known/jwks.json"
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-
-def mint(
-    key: SigningKey,
-    user_id: uuid.UUID,
-    *,
-    org: uuid.UUID | None = None,
-    lang: str = "en",
-    lifetime: int = 600,
-    issued_at: float | None = None,
-    headers: dict[str, Any] | None = None,
-    **claims: Any,
-) -> str:
-    """An access token as the auth service issues it (overridable claim by claim)."""
-    now = int(issued_at if issued_at is not None else time.time())
-    payload: dict[str, Any] = {
-        "sub": str(user_id),
-        "org": str(org or uuid.uuid4()),
-        "role": "member",
-        "lang": lang,
-        "amr": ["pwd"],
-        "iat": now,
-        "exp": now + lifetime,
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "jti": uuid.uuid4().hex,
-        **claims,
-    }
-    return jwt.encode(
-        payload, key.private, algorithm="EdDSA", headers={"kid": key.kid, **(headers or {})}
-    )
 
 
 @pytest.fixture

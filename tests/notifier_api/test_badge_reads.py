@@ -4,15 +4,24 @@ own: it comes from a query sent after the poll arrived."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
 import pytest
 
-from services.notifier.repository import NotificationRepository
+from services.notifier.api.repository import NotificationRepository
 from shared.db import create_pool
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Yield to the event loop until `condition()` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0)
 
 
 class CountingPool:
@@ -73,12 +82,14 @@ async def test_a_poll_sees_every_change_committed_before_its_query(
     small_pool: asyncpg.Pool[Any], database_url: str
 ) -> None:
     user = await add_recipient(small_pool, 1)
-    repository = NotificationRepository(small_pool)
+    counting = CountingPool(small_pool)
+    repository = NotificationRepository(counting)  # type: ignore[arg-type]
     writer = await asyncpg.connect(database_url, server_settings={"search_path": "notifier"})
     try:
         async with small_pool.acquire():  # the only connection: the polls have to wait
             polls = [asyncio.create_task(repository.recipient_state(user)) for _ in range(5)]
-            await asyncio.sleep(0.05)
+            # Every poll has queued once the batch's read asks the pool for a connection.
+            await wait_for(lambda: counting.acquired == 1)
             await writer.execute(
                 "UPDATE recipients SET unread_count = 7, version = version + 1 WHERE user_id = $1",
                 user,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.notifier.cursors import CursorCodec, InvalidCursor, PagePosition
+from services.notifier.api.cursors import CursorCodec, InvalidCursor, PagePosition
 
 CODEC = CursorCodec("k" * 48)
 ALICE, BOB = uuid.uuid4(), uuid.uuid4()

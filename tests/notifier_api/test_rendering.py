@@ -13,7 +13,8 @@ from babel.messages.extract import extract_from_file
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from services.notifier.rendering import LOCALE_DIR, NotificationRenderer, RenderedNotification
+from services.notifier.api.formatting import RenderedNotification
+from services.notifier.api.rendering import LOCALE_DIR, NotificationRenderer
 
 BASE = "https://app.example.be"
 RENDERER = NotificationRenderer(BASE + "/")
@@ -609,7 +610,7 @@ def test_there_is_a_catalog_per_language() -> None:
 @pytest.mark.parametrize("po_path", catalog_paths(), ids=lambda p: p.parent.parent.name)
 def test_compiled_catalogs_are_up_to_date(po_path: Path) -> None:
     """The committed .mo is exactly what compiling the .po gives (run `pybabel compile -D
-    notifier -d services/notifier/locale` after editing a .po)."""
+    notifier -d services/notifier/api/locale` after editing a .po)."""
     with po_path.open("rb") as source:
         catalog = read_po(source)
     compiled = io.BytesIO()
@@ -619,7 +620,7 @@ def test_compiled_catalogs_are_up_to_date(po_path: Path) -> None:
 
 @pytest.mark.parametrize("po_path", catalog_paths(), ids=lambda p: p.parent.parent.name)
 def test_catalogs_translate_exactly_the_messages_of_the_code(po_path: Path) -> None:
-    source = Path(__file__).parents[2] / "services" / "notifier" / "rendering.py"
+    source = Path(__file__).parents[2] / "services" / "notifier" / "api" / "wording.py"
     in_code = {
         message if isinstance(message, str) else message[0]
         for _lineno, message, _comments, _context in extract_from_file("python", source)

@@ -12,8 +12,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.notifier.repository import NotificationRepository
-from services.notifier.retention import RetentionPurger
+from services.notifier.api.repository import NotificationRepository
+from services.notifier.api.retention import RetentionPurger
 from shared.db import create_pool
 from tests.notifier_api.conftest import insert_notification
 

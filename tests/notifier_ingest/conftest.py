@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from services.notifier.consumer import IngestConsumer
-from services.notifier.ingest_settings import IngestSettings
+from services.notifier.ingest.consumer import IngestConsumer, build_ingest_consumer
+from services.notifier.settings import NotifierSettings
+from shared.db import create_pool
 from tests.notifier_ingest.helpers import create_topics, new_prefix, settings_for
 
 RunConsumer = Callable[..., AbstractAsyncContextManager[IngestConsumer]]
@@ -24,7 +25,7 @@ async def topics_prefix(kafka_bootstrap: str) -> str:
 
 
 @pytest.fixture
-def ingest_settings(request: pytest.FixtureRequest, topics_prefix: str) -> IngestSettings:
+def ingest_settings(request: pytest.FixtureRequest, topics_prefix: str) -> NotifierSettings:
     """The settings for this test's topics; `indirect` parametrization passes overrides."""
     overrides: dict[str, Any] = getattr(request, "param", {})
     return settings_for(topics_prefix, **overrides)
@@ -41,17 +42,20 @@ BOTH_WRITE_PATHS = pytest.mark.parametrize(
 
 @pytest.fixture
 def run_consumer(kafka_bootstrap: str, database_url: str) -> RunConsumer:
-    """`async with run_consumer(settings) as consumer:` — started, joined, then stopped."""
+    """`async with run_consumer(settings) as consumer:` — started, then stopped; it writes
+    through a pool of its own, as the service's consumer writes through the service's pool."""
 
     @asynccontextmanager
     async def running(
-        settings: IngestSettings, *, dsn: str | None = None, **options: Any
+        settings: NotifierSettings, *, dsn: str | None = None, **options: Any
     ) -> AsyncIterator[IngestConsumer]:
-        consumer = IngestConsumer(kafka_bootstrap, dsn or database_url, settings, **options)
+        pool = await create_pool(dsn or database_url, max_size=2, search_path="notifier")
+        consumer = build_ingest_consumer(kafka_bootstrap, pool, settings, **options)
         await consumer.start()
         try:
             yield consumer
         finally:
             await consumer.stop()
+            await pool.close()
 
     return running

@@ -16,7 +16,7 @@ from uuid import UUID
 import asyncpg
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from services.notifier.ingest_settings import IngestSettings, IngestTopics
+from services.notifier.settings import IngestTopics, NotifierSettings
 from shared.events.examples import EXAMPLE_DATA
 from shared.topics import DEFAULT_PARTITIONS, TopicSpec, ensure_topics
 
@@ -60,7 +60,7 @@ async def create_topics(
     await ensure_topics(bootstrap, tuple(TopicSpec(name, partitions) for name in names))
 
 
-def settings_for(prefix: str, **overrides: Any) -> IngestSettings:
+def settings_for(prefix: str, **overrides: Any) -> NotifierSettings:
     values: dict[str, Any] = {
         "NOTIFIER_TOPIC_PREFIX": prefix,
         "NOTIFIER_CONSUMER_GROUP": f"{prefix}notifier",
@@ -70,7 +70,7 @@ def settings_for(prefix: str, **overrides: Any) -> IngestSettings:
         "NOTIFIER_LAG_INTERVAL": 0.5,
     }
     values.update(overrides)
-    return IngestSettings(**values)
+    return NotifierSettings(**values)
 
 
 @dataclass

@@ -5,12 +5,14 @@ paused partitions; a batch that went stale (rebalance) stops retrying."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from aiokafka.errors import KafkaConnectionError
 
-from services.notifier.consumer import IngestConsumer
-from services.notifier.ingest import BadRecord
+from services.notifier.ingest.batch import BadRecord
+from services.notifier.ingest.dead_letter import DeadLetterPublisher
+from services.notifier.ingest.pipeline import Pipeline
+from services.notifier.ingest.session import KafkaSession, Records, keepalive
 from tests.notifier_ingest.helpers import settings_for
 
 
@@ -69,19 +71,35 @@ class PausedPoller:
 BAD = [BadRecord("p.mail.failed", 0, 7, b"k", b"oops", 0, "not_json", "no")]
 
 
-def consumer_with(dead_letters: FlakyDeadLetters, poller: PausedPoller) -> IngestConsumer:
-    consumer = IngestConsumer(
-        "127.0.0.1:9", "postgresql://unused", settings_for("p."), clock=FastClock()
+class PollingSession:
+    """The session as the pipeline sees it: the keep-alive is the real one, on the fake poller."""
+
+    def __init__(self, poller: PausedPoller) -> None:
+        self.consumer = poller
+        self.stopping = False
+
+    async def keepalive(self, seconds: float) -> Records:
+        return await keepalive(self.consumer, seconds)
+
+
+def pipeline_with(dead_letters: FlakyDeadLetters, poller: PausedPoller) -> Pipeline:
+    """A pipeline whose parts that do not take part in dead-lettering are never called."""
+    unused: Any = None
+    return Pipeline(
+        cast(KafkaSession, PollingSession(poller)),
+        parser=unused,
+        dead_letters=cast(DeadLetterPublisher, dead_letters),
+        store=unused,
+        committer=unused,
+        settings=settings_for("p."),
+        clock=FastClock(),
     )
-    consumer._dead_letters = dead_letters  # type: ignore[assignment]
-    consumer._consumer = poller
-    return consumer
 
 
 async def test_a_refused_dead_letter_is_retried_while_staying_in_the_group() -> None:
     dead_letters, poller = FlakyDeadLetters(failures=3), PausedPoller()
-    consumer = consumer_with(dead_letters, poller)
-    assert await consumer._dead_letter(BAD, epoch=0)
+    pipeline = pipeline_with(dead_letters, poller)
+    assert await pipeline.dead_letter(BAD, epoch=0)
     assert dead_letters.attempts == 4
     assert dead_letters.delivered == BAD
     assert poller.polls == 3, "one keep-alive poll per back-off"
@@ -91,14 +109,14 @@ async def test_a_refused_dead_letter_is_retried_while_staying_in_the_group() -> 
 
 async def test_a_batch_that_went_stale_stops_retrying_its_dead_letters() -> None:
     dead_letters = FlakyDeadLetters(failures=100)
-    holder: dict[str, IngestConsumer] = {}
+    holder: dict[str, Pipeline] = {}
 
     def rebalance() -> None:
-        holder["c"]._epoch += 1
+        holder["p"].new_epoch()
 
     poller = PausedPoller(on_poll=rebalance)
-    consumer = consumer_with(dead_letters, poller)
-    holder["c"] = consumer
-    assert not await consumer._dead_letter(BAD, epoch=0)
+    pipeline = pipeline_with(dead_letters, poller)
+    holder["p"] = pipeline
+    assert not await pipeline.dead_letter(BAD, epoch=0)
     assert dead_letters.attempts == 1
     assert dead_letters.delivered == []

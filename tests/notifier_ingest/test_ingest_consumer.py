@@ -10,8 +10,8 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 
-from services.notifier import dead_letter
-from services.notifier.ingest_settings import IngestSettings
+from services.notifier.ingest import dead_letter
+from services.notifier.settings import NotifierSettings
 from shared.topics import PLATFORM_TOPICS
 from tests.notifier_ingest.conftest import BOTH_WRITE_PATHS, RunConsumer
 from tests.notifier_ingest.helpers import (
@@ -38,7 +38,7 @@ def metric(name: str, **labels: str) -> float:
 async def test_every_platform_topic_becomes_a_notification_with_its_params(
     kafka_bootstrap: str,
     database_url: str,
-    ingest_settings: IngestSettings,
+    ingest_settings: NotifierSettings,
     run_consumer: RunConsumer,
 ) -> None:
     organization, user = uuid.uuid4(), uuid.uuid4()
@@ -91,7 +91,7 @@ async def _count_is(database_url: str, expected: int) -> bool:
 async def test_the_same_event_twice_gives_one_notification_per_user(
     kafka_bootstrap: str,
     database_url: str,
-    ingest_settings: IngestSettings,
+    ingest_settings: NotifierSettings,
     run_consumer: RunConsumer,
 ) -> None:
     organization = uuid.uuid4()
@@ -118,7 +118,7 @@ async def test_the_same_event_twice_gives_one_notification_per_user(
     assert metric("notifier_records_duplicate_total", topic=topic) == 3
 
 
-async def _committed_to(bootstrap: str, settings: IngestSettings, topic: str, total: int) -> bool:
+async def _committed_to(bootstrap: str, settings: NotifierSettings, topic: str, total: int) -> bool:
     offsets = await asyncio.to_thread(committed_offsets, bootstrap, settings.consumer_group, topic)
     return sum(max(0, offset) for offset in offsets.values()) >= total
 
@@ -126,7 +126,7 @@ async def _committed_to(bootstrap: str, settings: IngestSettings, topic: str, to
 async def test_bad_records_are_dead_lettered_in_order_and_consumption_goes_on(
     kafka_bootstrap: str,
     database_url: str,
-    ingest_settings: IngestSettings,
+    ingest_settings: NotifierSettings,
     run_consumer: RunConsumer,
 ) -> None:
     organization, user = uuid.uuid4(), uuid.uuid4()
@@ -185,7 +185,7 @@ async def test_bad_records_are_dead_lettered_in_order_and_consumption_goes_on(
 async def test_a_value_postgresql_refuses_is_isolated_and_dead_lettered(
     kafka_bootstrap: str,
     database_url: str,
-    ingest_settings: IngestSettings,
+    ingest_settings: NotifierSettings,
     run_consumer: RunConsumer,
 ) -> None:
     organization, user = uuid.uuid4(), uuid.uuid4()
@@ -226,7 +226,7 @@ async def test_a_value_postgresql_refuses_is_isolated_and_dead_lettered(
 async def test_organisation_wide_events_reach_active_members_only(
     kafka_bootstrap: str,
     database_url: str,
-    ingest_settings: IngestSettings,
+    ingest_settings: NotifierSettings,
     run_consumer: RunConsumer,
 ) -> None:
     organization, other = uuid.uuid4(), uuid.uuid4()
@@ -259,7 +259,7 @@ async def test_organisation_wide_events_reach_active_members_only(
 async def test_user_events_keep_the_projection_and_security_events_reach_the_bell(
     kafka_bootstrap: str,
     database_url: str,
-    ingest_settings: IngestSettings,
+    ingest_settings: NotifierSettings,
     run_consumer: RunConsumer,
 ) -> None:
     organization = uuid.uuid4()
@@ -324,7 +324,7 @@ async def test_user_events_keep_the_projection_and_security_events_reach_the_bel
 async def test_an_event_for_a_user_not_yet_projected_is_kept(
     kafka_bootstrap: str,
     database_url: str,
-    ingest_settings: IngestSettings,
+    ingest_settings: NotifierSettings,
     run_consumer: RunConsumer,
 ) -> None:
     """Topics are not ordered: an event may come before its user's `user.created`."""

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.notifier.ingest import NotificationEvent
-from services.notifier.ingest_repository import IngestRepository
+from services.notifier.ingest.batch import NotificationEvent
+from services.notifier.ingest.housekeeping import purge_expired
+from services.notifier.ingest.repository import IngestRepository
 from shared.db import create_pool
 from tests.notifier_ingest.helpers import (
     add_recipients,
@@ -257,7 +258,11 @@ async def test_expired_provisional_recipients_go_with_their_notifications(
             )
         finally:
             await conn.close()
-        assert await repository.purge_expired(broadcast_days=8, provisional_days=30) == (0, 1)
+        pool = await create_pool(database_url, min_size=1, max_size=1, search_path="notifier")
+        try:
+            assert await purge_expired(pool, broadcast_days=8, provisional_days=30) == (0, 1)
+        finally:
+            await pool.close()
     left = await fetch(database_url, "SELECT user_id FROM recipients")
     assert {r["user_id"] for r in left} == {confirmed, recent}
     assert {user for _, user in await _stored(database_url)} == {confirmed, recent}

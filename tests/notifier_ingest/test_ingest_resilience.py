@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY, generate_latest
 from clochette.devstack import PostgresInstance, free_port, start_postgres
 from clochette.services import migrate_all
 from services.notifier.app import create_app
-from services.notifier.ingest_settings import IngestSettings
+from services.notifier.settings import NotifierSettings
 from shared.settings import Settings
 from tests.notifier_ingest.conftest import RunConsumer
 from tests.notifier_ingest.helpers import (
@@ -57,7 +57,7 @@ def own_postgres(tmp_path: Path) -> Iterator[PostgresInstance]:
 async def test_database_stopped_mid_stream_loses_nothing(
     kafka_bootstrap: str,
     own_postgres: PostgresInstance,
-    ingest_settings: IngestSettings,
+    ingest_settings: NotifierSettings,
     run_consumer: RunConsumer,
 ) -> None:
     dsn = own_postgres.url()
@@ -77,7 +77,9 @@ async def test_database_stopped_mid_stream_loses_nothing(
         own_postgres.stop()
         await publish_async(kafka_bootstrap, topic, documents[1000:], key=b"b")
         await wait_until(lambda: _retried(retries_before), what="the consumer to notice the outage")
-        await asyncio.sleep(1.0)
+        noticed = metric("notifier_ingest_transient_failures_total", stage="database")
+        # The outage lasts: the consumer retries (backing off) more than once before it ends.
+        await wait_until(lambda: _retried(noticed + 1), what="the consumer to keep retrying")
         restarted = start_postgres(own_postgres.data_dir, own_postgres.port, durable=False)
         own_postgres.process = restarted.process
         await wait_until(lambda: _stored_at_least(dsn, total), timeout=60, what="every row")
@@ -125,8 +127,13 @@ async def test_shutdown_with_a_batch_in_flight_loses_and_duplicates_nothing(
             await wait_until(
                 lambda: _insert_is_waiting(database_url), what="a batch blocked in PostgreSQL"
             )
+            abandoned_before = metric("notifier_consumer_abandoned_batches_total")
             stopping = asyncio.create_task(consumer.stop())
-            await asyncio.sleep(0.3 if finishes else 1.5)
+            await asyncio.sleep(0)  # the stop is requested, the batch still blocked
+            if not finishes:
+                await wait_until(
+                    lambda: _abandoned_since(abandoned_before), what="the batch to be abandoned"
+                )
             await transaction.rollback()
             await stopping
     finally:
@@ -154,6 +161,10 @@ async def test_shutdown_with_a_batch_in_flight_loses_and_duplicates_nothing(
     assert await badge_drift(database_url) == []
 
 
+async def _abandoned_since(before: float) -> bool:
+    return metric("notifier_consumer_abandoned_batches_total") > before
+
+
 async def _insert_is_waiting(database_url: str) -> bool:
     conn = await connect(database_url)
     try:
@@ -166,7 +177,9 @@ async def _insert_is_waiting(database_url: str) -> bool:
     return waiting > 0
 
 
-async def _all_committed(bootstrap: str, settings: IngestSettings, topic: str, total: int) -> bool:
+async def _all_committed(
+    bootstrap: str, settings: NotifierSettings, topic: str, total: int
+) -> bool:
     offsets = await asyncio.to_thread(committed_offsets, bootstrap, settings.consumer_group, topic)
     return sum(max(0, o) for o in offsets.values()) >= total
 
@@ -174,7 +187,7 @@ async def _all_committed(bootstrap: str, settings: IngestSettings, topic: str, t
 async def test_lag_gauges_and_the_lag_command(
     kafka_bootstrap: str,
     database_url: str,
-    ingest_settings: IngestSettings,
+    ingest_settings: NotifierSettings,
     run_consumer: RunConsumer,
 ) -> None:
     organization, user = uuid.uuid4(), uuid.uuid4()
@@ -214,6 +227,43 @@ async def test_lag_gauges_and_the_lag_command(
     assert len(topics_listed) == 8
 
 
+async def test_a_partition_never_committed_reports_its_lag_from_the_log_start(
+    kafka_bootstrap: str,
+    database_url: str,
+    ingest_settings: NotifierSettings,
+    run_consumer: RunConsumer,
+) -> None:
+    """A consumer stuck on its first batch has committed nothing: its lag still shows (and
+    alerts), counted from the partition's first offset, in the gauge and in `clochette lag`."""
+    organization, user = uuid.uuid4(), uuid.uuid4()
+    await add_recipients(database_url, organization, [user])
+    prefix = ingest_settings.topics.prefix
+    topic = prefix + "offer.signed"
+    group = ingest_settings.consumer_group
+    documents = [encode(event("offer.signed", organization, user)) for _ in range(25)]
+    labels = {"group": group, "topic": topic, "partition": "1"}
+    blocker = await connect(database_url)
+    try:
+        transaction = blocker.transaction()
+        await transaction.start()
+        # every insert into notifications now waits for this transaction: no batch commits
+        await blocker.execute("LOCK TABLE notifications IN SHARE MODE")
+        async with run_consumer(ingest_settings) as consumer:
+            await publish_async(kafka_bootstrap, topic, documents, key=b"k", partition=1)
+            await wait_until(
+                lambda: _insert_is_waiting(database_url), what="the first batch blocked"
+            )
+            await consumer.update_lag()
+            assert metric("kafka_consumergroup_group_lag", **labels) == 25
+            assert REGISTRY.get_sample_value("kafka_consumergroup_group_offset", labels) is None
+            stuck = await asyncio.to_thread(_lag_command, kafka_bootstrap, group, prefix)
+            await transaction.rollback()
+    finally:
+        await blocker.close()
+    row = next(r for r in (line.split() for line in stuck.splitlines()) if r[:2] == [topic, "1"])
+    assert row == [topic, "1", "-", "25", "25", "25", "->", "25", "STOP"]
+
+
 def _lag_command(bootstrap: str, group: str, prefix: str) -> str:
     done = subprocess.run(
         [
@@ -239,7 +289,7 @@ def _lag_command(bootstrap: str, group: str, prefix: str) -> str:
 
 
 async def test_the_service_is_ready_once_its_consumer_has_joined_and_serves_asyncapi(
-    kafka_bootstrap: str, database_url: str, ingest_settings: IngestSettings
+    kafka_bootstrap: str, database_url: str, ingest_settings: NotifierSettings
 ) -> None:
     settings = Settings(
         DATABASE_URL=database_url,
@@ -247,7 +297,7 @@ async def test_the_service_is_ready_once_its_consumer_has_joined_and_serves_asyn
         CLOCHETTE_SECRET_KEY="x" * 48,
         CLOCHETTE_ENV="test",
     )
-    app = create_app(settings, ingest=ingest_settings)
+    app = create_app(settings, notifier=ingest_settings)
     async with AsyncTestClient(app=app) as client:
 
         async def ready() -> bool:
@@ -270,7 +320,7 @@ async def test_the_service_is_ready_once_its_consumer_has_joined_and_serves_asyn
 async def test_the_consumer_reconnects_after_losing_kafka_and_loses_nothing(
     kafka_bootstrap: str,
     database_url: str,
-    ingest_settings: IngestSettings,
+    ingest_settings: NotifierSettings,
     run_consumer: RunConsumer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -306,16 +356,31 @@ async def test_the_consumer_reconnects_after_losing_kafka_and_loses_nothing(
 
 
 async def test_missing_topics_are_reported_not_created(
-    kafka_bootstrap: str, database_url: str, run_consumer: RunConsumer
+    kafka_bootstrap: str,
+    database_url: str,
+    run_consumer: RunConsumer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = settings_for(new_prefix())
+    original = AIOKafkaConsumer.topics
+    looks = {"count": 0}
+
+    async def counted_topics(self: AIOKafkaConsumer) -> Any:
+        looks["count"] += 1
+        return await original(self)
+
+    monkeypatch.setattr(AIOKafkaConsumer, "topics", counted_topics)
     async with run_consumer(settings) as consumer:
 
         async def waiting_for_topics() -> bool:
             return "do not exist" in (consumer.readiness() or "")
 
+        async def looked_twice() -> bool:
+            return looks["count"] >= 2
+
         await wait_until(waiting_for_topics, what="the missing topics to be reported")
-        await asyncio.sleep(1.0)
+        # A second look at the broker's topics, after a back-off, has not created them either.
+        await wait_until(looked_twice, what="the consumer to look for its topics again")
         existing = await _topic_names(kafka_bootstrap)
         assert not set(settings.topics.consumed) & existing, "the notifier created topics"
         await create_topics(kafka_bootstrap, settings.topics)

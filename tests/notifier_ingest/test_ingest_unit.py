@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,22 +15,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clochette.lag import OffsetSample, Verdict, format_lag_table, judge, judge_group
 from services.notifier.asyncapi import asyncapi_document
-from services.notifier.consumer import Backoff
-from services.notifier.dead_letter import (
+from services.notifier.ingest.backoff import Abandoned, Backoff, RetryPolicy
+from services.notifier.ingest.batch import (
+    BadRecord,
+    BatchBuilder,
+    EventParser,
+    PreparedBatch,
+)
+from services.notifier.ingest.committer import consumer_lag
+from services.notifier.ingest.dead_letter import (
     HEADER_ERROR_CLASS,
     HEADER_OFFSET,
     HEADER_REASON,
     HEADER_TOPIC,
     dead_letter_headers,
 )
-from services.notifier.ingest import (
-    BadRecord,
-    EventParser,
-    prepare_batch,
-)
-from services.notifier.ingest_settings import IngestTopics
-from services.notifier.lag import OffsetSample, Verdict, format_lag_table, judge, judge_group
+from services.notifier.settings import IngestTopics
 from shared.db import is_rejected_data_error, is_transient_database_error
 from shared.events.registry import InvalidEvent, platform_registry, user_events_registry
 from shared.topics import PLATFORM_TOPICS
@@ -37,6 +40,15 @@ from tests.notifier_ingest.helpers import SAMPLE_DATA, encode, event
 
 PARSER = EventParser(platform_registry(), user_events_registry())
 TOPICS = IngestTopics("p.")
+
+
+def built(records: dict[tuple[str, int], list[Record]]) -> PreparedBatch:
+    """The batch the consumer's pipeline builds from one poll."""
+    builder = BatchBuilder(PARSER, TOPICS)
+    for partition_records in records.values():
+        for record in partition_records:
+            builder.add(record)
+    return builder.build()
 
 
 @dataclass(frozen=True)
@@ -127,7 +139,7 @@ def test_a_batch_splits_into_events_dead_letters_and_offsets() -> None:
             Record("p.inbox.received", 2, 5, encode(event("inbox.received", organization)))
         ],
     }
-    batch = prepare_batch(records, PARSER, TOPICS)
+    batch = built(records)
     assert batch.next_offsets == {("p.payment.received", 0): 13, ("p.inbox.received", 2): 6}
     assert batch.size == 4
     assert [(e.type, e.user_id) for e in batch.events] == [
@@ -166,7 +178,7 @@ def test_user_events_fold_per_user_in_order_and_security_ones_become_notificatio
             Record("p.auth.users", 1, i, encode(d)) for i, d in enumerate(documents)
         ]
     }
-    batch = prepare_batch(records, PARSER, TOPICS)
+    batch = built(records)
     [change] = batch.recipient_changes
     assert (change.user_id, change.organization_id) == (alice, organization)
     assert (change.language, change.active) == ("de", False)
@@ -229,6 +241,53 @@ def test_backoff_grows_to_its_cap_with_jitter() -> None:
     assert 0.05 <= delays[0] <= 0.1
     assert all(0 < d <= 2.0 for d in delays)
     assert delays[-1] >= 1.0
+
+
+async def test_a_retry_waits_between_attempts_and_gives_up_only_when_told() -> None:
+    policy = RetryPolicy(0.1, 2.0)
+    failures, pauses = iter([OSError("down"), OSError("down")]), []
+
+    async def attempt() -> str:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return "stored"
+
+    async def pause(seconds: float) -> None:
+        pauses.append(seconds)
+
+    retryable = lambda exc: isinstance(exc, OSError)  # noqa: E731
+    assert await policy.run(attempt, retryable=retryable, pause=pause) == "stored"
+    assert len(pauses) == 2
+    with pytest.raises(ValueError, match="bug"):
+        await policy.run(_raises(ValueError("bug")), retryable=retryable, pause=pause)
+    with pytest.raises(Abandoned):
+        await policy.run(attempt, retryable=retryable, pause=pause, stale=lambda: True)
+
+
+def _raises(exc: Exception) -> Callable[[], Awaitable[None]]:
+    async def attempt() -> None:
+        raise exc
+
+    return attempt
+
+
+@pytest.mark.parametrize(
+    ("high_water", "committed", "log_start", "lag"),
+    [
+        (42, 30, 0, 12),
+        (30, 30, 0, 0),
+        (30, 35, 0, 0),  # a stale high-water mark never gives a negative lag
+        (25, None, 0, 25),  # never committed: from the log start
+        (25, None, 10, 15),
+        (25, 3, 10, 15),  # committed below what retention already deleted
+    ],
+)
+def test_lag_is_high_water_minus_position_never_below_zero(
+    high_water: int, committed: int | None, log_start: int, lag: int
+) -> None:
+    assert consumer_lag(high_water, committed, log_start) == lag
+    assert OffsetSample(0.0, committed, high_water, log_start).lag == lag
 
 
 def test_dead_letter_headers_name_origin_and_reason() -> None:

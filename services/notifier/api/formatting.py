@@ -1,0 +1,116 @@
+"""What the notification texts are made of: typed access to an event's parameters, one
+language's translations and number/date formats (Babel, Belgian variants), and deep links."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote
+
+from babel import Locale
+from babel.dates import format_date, format_time, get_timezone
+from babel.numbers import format_currency, format_decimal
+from babel.support import Translations
+
+DOMAIN: Final = "notifier"
+# Belgian conventions for every language: an English-reading accountant in Belgium sees the
+# amounts as on the invoices (1.234,56 €), not in British style.
+LOCALES: Final = {"nl": "nl_BE", "fr": "fr_BE", "en": "en_BE", "de": "de_BE"}
+
+
+@dataclass(frozen=True)
+class RenderedNotification:
+    title: str
+    body: str
+    link: str | None
+
+
+class Unrenderable(Exception):
+    """The parameters do not fit the type (missing or ill-typed field)."""
+
+
+class Params:
+    """Typed access to an event's `data`; any mismatch raises Unrenderable."""
+
+    def __init__(self, params: Mapping[str, Any]) -> None:
+        self._params = params
+
+    def text(self, name: str) -> str:
+        value = self._params.get(name)
+        if not isinstance(value, str) or not value:
+            raise Unrenderable(name)
+        return value
+
+    def optional_text(self, name: str) -> str | None:
+        return self.text(name) if self._params.get(name) is not None else None
+
+    def integer(self, name: str) -> int:
+        value = self._params.get(name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise Unrenderable(name)
+        return value
+
+    def money(self, name: str) -> tuple[Decimal, str]:
+        value = self._params.get(name)
+        if not isinstance(value, Mapping):
+            raise Unrenderable(name)
+        try:
+            return Decimal(str(value["amount"])), str(value["currency"])
+        except (KeyError, InvalidOperation):
+            raise Unrenderable(name) from None
+
+    def day(self, name: str) -> date:
+        try:
+            return date.fromisoformat(self.text(name))
+        except ValueError:
+            raise Unrenderable(name) from None
+
+    def moment(self, name: str) -> datetime:
+        try:
+            value = datetime.fromisoformat(self.text(name))
+        except ValueError:
+            raise Unrenderable(name) from None
+        if value.tzinfo is None:
+            raise Unrenderable(name)
+        return value
+
+
+class Language:
+    """Translations and formatting for one language."""
+
+    def __init__(self, language: str, locale_dir: Path, timezone: str) -> None:
+        self.locale = Locale.parse(LOCALES[language])
+        self.timezone = get_timezone(timezone)
+        self._translations = Translations.load(str(locale_dir), [language], DOMAIN)
+        self.gettext = self._translations.gettext
+        self.ngettext = self._translations.ngettext
+
+    def money(self, value: tuple[Decimal, str]) -> str:
+        amount, currency = value
+        return format_currency(amount, currency, locale=self.locale)
+
+    def day(self, value: date) -> str:
+        return format_date(value, "long", locale=self.locale)
+
+    def day_and_time(self, value: datetime) -> tuple[str, str]:
+        local = value.astimezone(self.timezone)
+        return format_date(local, "long", locale=self.locale), format_time(
+            local, "short", locale=self.locale
+        )
+
+    def number(self, value: int) -> str:
+        return format_decimal(value, locale=self.locale)
+
+
+class Links:
+    """Deep links into the web app; ids from events are path-escaped, never trusted as paths."""
+
+    def __init__(self, base_url: str) -> None:
+        self._base = base_url.rstrip("/")
+
+    def to(self, *segments: str) -> str:
+        return "/".join([self._base, *(quote(segment, safe="") for segment in segments)])

@@ -1,0 +1,200 @@
+"""HTTP handlers of the bell: `/v1/notifications…` (contract section 5).
+
+Handlers translate HTTP to use cases and back; errors are domain errors, turned into
+problem+json by the one handler in shared.problems.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Final, cast
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import ResponseHeader, State
+from litestar.di import NamedDependency, Provide
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import PathParameter, QueryParameter
+
+from services.notifier.api.cursors import MAX_CURSOR_LENGTH
+from services.notifier.api.inbox import BadgeState, Inbox, NotificationPage, StatusFilter
+from services.notifier.api.tokens import TokenVerifier
+from shared.problems import problem_response
+from shared.tokens import Principal
+
+
+@dataclass(frozen=True)
+class UnreadCount:
+    """The badge: how many unread, and when the newest notification arrived."""
+
+    unread_count: int
+    latest_created_at: datetime | None
+
+    @classmethod
+    def of(cls, badge: BadgeState) -> UnreadCount:
+        return cls(unread_count=badge.unread_count, latest_created_at=badge.latest_created_at)
+
+
+class BearerTokenAuthentication(AbstractAuthenticationMiddleware):
+    """Every bell route needs the auth service's access token; the caller becomes
+    `request.user`. (A middleware rather than a dependency: handlers then resolve a single
+    dependency, which Litestar does without spawning a task group — measurably cheaper on the
+    polling route.)"""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        verifier: TokenVerifier = connection.app.state.token_verifier
+        caller = await verifier.authenticate(connection.headers.get("authorization"))
+        return AuthenticationResult(user=caller, auth=None)
+
+
+CallerRequest = Request[Principal, None, State]
+"""A request whose `user` is the verified caller."""
+
+
+def provide_inbox(state: State) -> Inbox:
+    inbox: Inbox = state.inbox
+    return inbox
+
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+_AUTH_PROBLEMS: Final = {
+    401: problem_response(401, "Missing, expired or invalid access token (problem+json)"),
+}
+
+
+def badge_etag(user_id: UUID, badge: BadgeState) -> str:
+    """A strong validator of the badge, from the per-user version. The user id is part of it so
+    a browser whose cache still holds another user's answer (logout, login as someone else)
+    cannot get a 304 for it; the newest arrival is too, so even a recipient row deleted and
+    created again (version restarting at 0) cannot repeat an old validator for another body."""
+    latest = badge.latest_created_at
+    arrival = (latest - _EPOCH) // timedelta(microseconds=1) if latest is not None else 0
+    return f'"{user_id.hex}-{badge.version}-{arrival:x}"'
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    # RFC 9110 §13.1.2: If-None-Match uses the weak comparison.
+    candidates = (tag.strip().removeprefix("W/") for tag in if_none_match.split(","))
+    return any(tag in ("*", etag) for tag in candidates)
+
+
+class NotificationController(Controller):
+    """The caller's own notifications; nothing here takes a user id from the request."""
+
+    path = "/v1/notifications"
+    tags = ["notifications"]  # noqa: RUF012 - Litestar reads these class attributes
+    security = [{"BearerToken": []}]  # noqa: RUF012
+    middleware = [BearerTokenAuthentication]  # noqa: RUF012
+    dependencies = {"inbox": Provide(provide_inbox, sync_to_thread=False)}  # noqa: RUF012
+
+    @get(
+        "/",
+        summary="List my notifications, newest first",
+        description="Keyset-paginated; pass `next_cursor` back as `cursor` for the next page. "
+        "`unread_count` is read from the same snapshot as the items.",
+        responses={
+            **_AUTH_PROBLEMS,
+            400: problem_response(400),
+            422: problem_response(422, "Bad limit, status or cursor"),
+        },
+    )
+    async def list_notifications(
+        self,
+        request: CallerRequest,
+        inbox: NamedDependency[Inbox],
+        limit: Annotated[int, QueryParameter(ge=1, le=100, description="Page size, 1-100")] = 20,
+        cursor: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the last page"
+            ),
+        ] = None,
+        status: Annotated[
+            StatusFilter, QueryParameter(description="`all`, or `unread` only")
+        ] = StatusFilter.ALL,
+    ) -> NotificationPage:
+        return await inbox.list_page(request.user, status=status, limit=limit, cursor=cursor)
+
+    @get(
+        "/unread-count",
+        summary="My unread count (conditional polling)",
+        description="Answers 304 to `If-None-Match` with the current `ETag`; the ETag changes "
+        "with every new, read or purged notification and only then. `X-Poll-Interval` says how "
+        "many seconds to wait before the next poll.",
+        responses={
+            **_AUTH_PROBLEMS,
+            304: ResponseSpec(data_container=None, description="Unchanged since that ETag"),
+        },
+        response_headers=[
+            ResponseHeader(
+                name="ETag",
+                description="Strong validator of this user's badge",
+                documentation_only=True,
+            ),
+            ResponseHeader(
+                name="X-Poll-Interval",
+                description="Seconds to wait before polling again",
+                documentation_only=True,
+            ),
+            ResponseHeader(
+                name="Cache-Control", description="private, no-cache", documentation_only=True
+            ),
+        ],
+    )
+    async def unread_count(self, request: CallerRequest) -> Response[UnreadCount]:
+        # Every open tab calls this every X-Poll-Interval seconds: the inbox is taken from the
+        # app state directly, because resolving even one dependency costs this route ~10 %.
+        inbox = provide_inbox(request.app.state)
+        caller = request.user
+        badge = await inbox.badge(caller.user_id)
+        etag = badge_etag(caller.user_id, badge)
+        headers = {
+            "ETag": etag,
+            # `private`: per-user data; `no-cache`: revalidate every time, which is what the
+            # ETag makes cheap.
+            "Cache-Control": "private, no-cache",
+            "X-Poll-Interval": str(request.app.state.poll_interval_seconds),
+        }
+        if _matches(request.headers.get("if-none-match"), etag):
+            # A 304 carries no body; the cast keeps the documented 200 schema exact.
+            return cast("Response[UnreadCount]", Response(None, status_code=304, headers=headers))
+        return Response(UnreadCount.of(badge), headers=headers)
+
+    @post(
+        "/{notification_id:uuid}/read",
+        status_code=204,
+        summary="Mark one of my notifications read",
+        description="Idempotent. 404 alike for an id that does not exist and one that is not "
+        "yours.",
+        responses={
+            **_AUTH_PROBLEMS,
+            400: problem_response(400),
+            404: problem_response(404, "No such notification of yours"),
+        },
+    )
+    async def mark_read(
+        self,
+        request: CallerRequest,
+        inbox: NamedDependency[Inbox],
+        notification_id: Annotated[UUID, PathParameter(description="A notification of yours")],
+    ) -> None:
+        await inbox.mark_read(request.user.user_id, notification_id)
+
+    @post(
+        "/read-all",
+        status_code=204,
+        summary="Mark all my notifications read",
+        description="Marks read what was there at the moment of the call; a notification "
+        "arriving meanwhile stays unread.",
+        responses=_AUTH_PROBLEMS,
+    )
+    async def mark_all_read(self, request: CallerRequest, inbox: NamedDependency[Inbox]) -> None:
+        await inbox.mark_all_read(request.user.user_id)

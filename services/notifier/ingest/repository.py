@@ -1,0 +1,288 @@
+"""All the SQL of the notifier's ingest, and how one batch is stored.
+
+A batch is stored as: the projection of recipients first (when the batch has user events), then
+every notification of the batch in one `INSERT … SELECT … FROM unnest(…) ON CONFLICT (event_id,
+user_id) DO NOTHING` whose same statement raises the recipients' unread counts, versions and
+`latest_created_at` by exactly the rows inserted — so the badge never drifts from the list and
+the HTTP ETag moves with every change. Each step is idempotent; the consumer commits the Kafka
+offsets only after the last one.
+
+Large batches (a backlog, a burst) take the bulk path instead: one transaction that locks the
+addressed recipients, resolves the targets in Python, writes the rows with COPY (PostgreSQL's
+multi-insert path, about twice the rows per second of the statement above) and raises the
+counters by exactly the rows written. COPY has no ON CONFLICT: a redelivered event makes it fail
+with a unique violation, and the batch is then stored by the statement above, which skips the
+duplicates. A user the projection does not know yet sends the batch there too.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+from uuid import UUID
+
+import asyncpg
+
+from services.notifier.ids import NOTIFICATION_IDS, TimeOrderedIds
+from services.notifier.ingest.batch import CopyRow, NotificationEvent, RecipientChange, copy_row
+from services.notifier.ingest.sql import (
+    ADD_PROVISIONAL_RECIPIENTS,
+    COPY_COLUMNS,
+    DELETE_NOTIFICATIONS_OF,
+    DROP_MISPLACED_PROVISIONAL,
+    INSERT_NOTIFICATIONS,
+    LOCK_RECIPIENTS,
+    RAISE_UNREAD_COUNTS,
+    REMEMBER_BROADCASTS,
+    UPSERT_RECIPIENTS,
+)
+from shared.db import Connection, UnitOfWork
+
+# Below this many events a batch is one statement (lowest latency at low traffic); from it on,
+# the bulk path (highest throughput when there is a backlog).
+DEFAULT_COPY_THRESHOLD: Final = 200
+
+
+@dataclass
+class StoreOutcome:
+    """What one stored batch did, for metrics and logs."""
+
+    notifications_inserted: int = 0
+    users_notified: int = 0
+    duplicate_events: set[UUID] = field(default_factory=set)
+    unrouted_events: set[UUID] = field(default_factory=set)
+    copied: bool = False  # written by the bulk (COPY) path
+
+
+@dataclass(slots=True)
+class _Recipient:
+    organization_id: UUID
+    active: bool
+    provisional: bool
+    member_since: datetime | None
+
+
+class _NeedsStatement(Exception):
+    """The bulk path cannot store this batch exactly (a duplicate, an unknown user): the
+    one-statement path must, after the bulk transaction was rolled back."""
+
+
+class IngestRepository:
+    """Writes batches of the ingest into the notifier schema."""
+
+    def __init__(
+        self, pool: asyncpg.Pool[Any], *, copy_threshold: int = DEFAULT_COPY_THRESHOLD
+    ) -> None:
+        self._unit_of_work = UnitOfWork(pool)
+        self._copy_threshold = copy_threshold
+        self._ids = NOTIFICATION_IDS
+
+    async def store(
+        self, events: Sequence[NotificationEvent], changes: Sequence[RecipientChange]
+    ) -> StoreOutcome:
+        """Store one batch; raises asyncpg/OS errors untouched for the caller to classify.
+
+        Usually one statement (its own transaction). Every step is idempotent and the offsets
+        are committed only after the last one, so a crash between steps only replays them.
+        Each step is a unit of work, run again by it after a deadlock or serialization failure:
+        every step's work starts from its arguments alone (nothing it mutates outlives an
+        attempt), so running it again is exactly as correct as running it once.
+        """
+        if changes:
+            await self._unit_of_work.run(lambda conn: self._apply_changes(conn, changes))
+        new_members = [c.user_id for c in changes if c.member_since]
+        if not new_members and events and len(events) >= self._copy_threshold:
+            try:
+                return await self._copy(events)
+            except _NeedsStatement:
+                pass
+        if not events and not new_members:
+            return StoreOutcome()
+        return await self._unit_of_work.run(lambda conn: self._insert(conn, events, new_members))
+
+    async def _copy(self, events: Sequence[NotificationEvent]) -> StoreOutcome:
+        """The bulk path, in one transaction; raises _NeedsStatement (rolled back) when it
+        cannot store the batch exactly."""
+        try:
+            return await self._unit_of_work.run(lambda conn: self._copy_in(conn, events))
+        except asyncpg.UniqueViolationError as exc:
+            raise _NeedsStatement from exc  # a redelivered event: let ON CONFLICT skip it
+
+    async def _copy_in(self, conn: Connection, events: Sequence[NotificationEvent]) -> StoreOutcome:
+        """Lock the recipients, COPY the rows, raise the counters: one transaction."""
+        recipients = await self._lock_recipients(conn, events)
+        if not _addressed_users(events) <= recipients.keys():
+            raise _NeedsStatement  # the statement path creates them provisionally
+        targets, unrouted = _targets(events, recipients)
+        if targets:
+            await conn.copy_records_to_table(
+                "notifications", records=_rows(targets, self._ids), columns=COPY_COLUMNS
+            )
+        await self._remember_broadcasts(conn, events)
+        per_user = Counter(user_id for user_id, _ in targets)
+        if per_user:
+            await conn.execute(RAISE_UNREAD_COUNTS, list(per_user), list(per_user.values()))
+        return StoreOutcome(
+            notifications_inserted=len(targets),
+            users_notified=len(per_user),
+            unrouted_events=unrouted,
+            copied=True,
+        )
+
+    async def _lock_recipients(
+        self, conn: Connection, events: Sequence[NotificationEvent]
+    ) -> dict[UUID, _Recipient]:
+        """Lock, in user_id order, every recipient the batch can reach; return them."""
+        rows = await conn.fetch(LOCK_RECIPIENTS, *_reachable(events, ()))
+        return {row[0]: _Recipient(row[1], row[2], row[3], row[4]) for row in rows}
+
+    async def _remember_broadcasts(
+        self, conn: Connection, events: Sequence[NotificationEvent]
+    ) -> None:
+        broadcasts = [e for e in events if e.user_id is None]
+        if broadcasts:
+            await conn.execute(
+                REMEMBER_BROADCASTS,
+                [e.event_id for e in broadcasts],
+                [e.organization_id for e in broadcasts],
+                [e.type for e in broadcasts],
+                [e.params_json for e in broadcasts],
+                [e.occurred_at for e in broadcasts],
+            )
+
+    async def _apply_changes(self, conn: Connection, changes: Sequence[RecipientChange]) -> None:
+        users = [c.user_id for c in changes]
+        organizations = [c.organization_id for c in changes]
+        dropped = await conn.fetch(DROP_MISPLACED_PROVISIONAL, users, organizations)
+        if dropped:
+            await conn.execute(DELETE_NOTIFICATIONS_OF, [row[0] for row in dropped])
+        await conn.execute(
+            UPSERT_RECIPIENTS,
+            users,
+            organizations,
+            [c.language for c in changes],
+            [c.active for c in changes],
+            [c.member_since for c in changes],
+        )
+
+    async def _insert(
+        self,
+        conn: Connection,
+        events: Sequence[NotificationEvent],
+        new_members: list[UUID],
+    ) -> StoreOutcome:
+        """The statement path, inside the unit of work's transaction."""
+        outcome = StoreOutcome()
+        per_user: dict[UUID, int] = {}
+        # Every writer locks the recipients it may reach first, in one order, before it writes
+        # a row: writers of the same users queue, whichever path they take.
+        await conn.execute(LOCK_RECIPIENTS, *_reachable(events, new_members))
+        unknown = await self._insert_notifications(conn, events, new_members, per_user, outcome)
+        if unknown:
+            # Rare: users no user event has announced yet. Create them provisionally, then
+            # store their events (a new statement, so it sees the new rows).
+            waiting = [e for e in events if e.event_id in unknown]
+            await conn.execute(
+                ADD_PROVISIONAL_RECIPIENTS,
+                [e.user_id for e in waiting],
+                [e.organization_id for e in waiting],
+            )
+            await self._insert_notifications(conn, waiting, [], per_user, outcome)
+        outcome.users_notified = len(per_user)
+        outcome.notifications_inserted = sum(per_user.values())
+        return outcome
+
+    async def _insert_notifications(
+        self,
+        conn: Connection,
+        events: Sequence[NotificationEvent],
+        new_members: list[UUID],
+        per_user: dict[UUID, int],
+        outcome: StoreOutcome,
+    ) -> set[UUID]:
+        """Run INSERT_NOTIFICATIONS; add to `per_user` and `outcome`; return the events whose
+        user the projection does not know."""
+        rows = await conn.fetch(
+            INSERT_NOTIFICATIONS,
+            [e.event_id for e in events],
+            [e.organization_id for e in events],
+            [e.user_id for e in events],
+            [e.type for e in events],
+            [e.params_json for e in events],
+            # only organisation-wide events use it; None is cheaper to encode than a datetime
+            [e.occurred_at if e.user_id is None else None for e in events],
+            new_members,
+        )
+        unknown: set[UUID] = set()
+        unrouted: set[UUID] = set()
+        for kind, identifier, count in rows:
+            if kind == "inserted":
+                per_user[identifier] = per_user.get(identifier, 0) + count
+            elif kind == "duplicate":
+                outcome.duplicate_events.add(identifier)
+            elif kind == "unknown_user":
+                unknown.add(identifier)
+            else:
+                unrouted.add(identifier)
+        outcome.unrouted_events |= unrouted - unknown
+        return unknown
+
+
+def _addressed_users(events: Sequence[NotificationEvent]) -> set[UUID]:
+    return {e.user_id for e in events if e.user_id is not None}
+
+
+def _reachable(
+    events: Sequence[NotificationEvent], new_members: Sequence[UUID]
+) -> tuple[list[UUID], list[UUID]]:
+    """LOCK_RECIPIENTS' parameters: the users named, and the organisations of broadcasts."""
+    users = _addressed_users(events) | set(new_members)
+    return list(users), list({e.organization_id for e in events if e.user_id is None})
+
+
+def _targets(
+    events: Sequence[NotificationEvent], recipients: dict[UUID, _Recipient]
+) -> tuple[list[tuple[UUID, NotificationEvent]], set[UUID]]:
+    """Who gets each event — the same rules as INSERT_NOTIFICATIONS' `targets` — as (user, event)
+    pairs; and the events that reach nobody. A batch never holds an event twice (the batch
+    builder drops repeats; should one slip through, COPY's unique violation sends the batch to
+    the statement path)."""
+    members: dict[UUID, list[tuple[UUID, datetime | None]]] = {}
+    for user_id, recipient in recipients.items():
+        if recipient.active and not recipient.provisional:
+            members.setdefault(recipient.organization_id, []).append(
+                (user_id, recipient.member_since)
+            )
+    targets: list[tuple[UUID, NotificationEvent]] = []
+    unrouted: set[UUID] = set()
+    for event in events:
+        if event.user_id is not None:
+            recipient = recipients[event.user_id]
+            if recipient.active and recipient.organization_id == event.organization_id:
+                targets.append((event.user_id, event))
+                continue
+        else:
+            reached = [
+                (user_id, event)
+                for user_id, since in members.get(event.organization_id, ())
+                if since is None or since <= event.occurred_at
+            ]
+            if reached:
+                targets += reached
+                continue
+        unrouted.add(event.event_id)
+    return targets, unrouted
+
+
+def _rows(targets: list[tuple[UUID, NotificationEvent]], ids: TimeOrderedIds) -> list[CopyRow]:
+    """The COPY rows: the one prepared at parse time for an event's own user, a new one (new id)
+    for each member an organisation-wide event reaches."""
+    prepared = [e.copy_row if e.user_id == user else None for user, e in targets]
+    fresh = iter(ids.take(prepared.count(None)))
+    return [
+        row if row is not None else copy_row(next(fresh), user, event)
+        for row, (user, event) in zip(prepared, targets, strict=True)
+    ]

@@ -137,4 +137,3 @@ def principal_from_claims(claims: dict[str, Any], now: float) -> Principal:
         )
     except (KeyError, ValueError):
         raise TokenRejected() from None
-

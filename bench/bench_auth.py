@@ -46,9 +46,9 @@ from clochette.devstack import free_port, start_postgres
 from clochette.services import migrate_all
 from services.auth.accounts import Accounts, NewUser
 from services.auth.app import password_hashing, password_policy
-from shared.clock import SystemClock
 from services.auth.config import AuthSettings, available_cores
 from services.auth.hashing import lower_thread_priority
+from shared.clock import SystemClock
 from shared.db import create_pool
 
 PASSWORD = "benchmark lanterns over water"  # noqa: S105 - the benchmark users' password

@@ -424,6 +424,7 @@ def run(
                     figures["peak_rss_mb"] = notifier.peak_rss_mb()
                 if paths:
                     asyncio.run(empty_notifications(dsn))
+                    started = time.perf_counter()
                     figures["paths"] = measure_paths(
                         stack,
                         env,
@@ -432,6 +433,7 @@ def run(
                         events=path_events,
                         rounds=path_rounds or rounds,
                     )
+                    figures["paths"]["seconds"] = time.perf_counter() - started
             finally:
                 notifier.stop()
     figures["durable_postgres"] = durable
@@ -517,6 +519,9 @@ def measure_paths(
                     "events_per_s": round(r[path]["events_per_s"]),
                     "rows_per_s": round(r[path]["rows_per_s"]),
                     "ratio_to_copy": round(r[path]["ratio_to_copy"], 3),
+                    "steady_events_per_s": round(r[path]["steady_events_per_s"]),
+                    "batches": r[path]["batches"],
+                    "cores": r[path]["cores"],
                 }
                 for path in PATHS
             },
@@ -842,7 +847,10 @@ def print_paths_table(paths: dict[str, Any], durable: bool) -> None:
             f"(writer busy {busy:.0%} of the run); steady {figures['steady_events_per_s']:,.0f} "
             f"events/s; cores: {cores}"
         )
-    say(f"  {len(paths['rounds'])} rounds (each path's median one above):")
+    say(
+        f"  {len(paths['rounds'])} rounds in {paths['seconds']:.0f} s "
+        "(each path's median one above):"
+    )
     for i, r in enumerate(paths["rounds"], 1):
         spread = ", ".join(
             f"{path} {r[path]['events_per_s']:,} ev/s ({r[path]['ratio_to_copy']:.2f})"

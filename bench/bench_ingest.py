@@ -349,7 +349,7 @@ async def max_id(dsn: str) -> uuid.UUID:
 
 
 # Events per run of each workload (rows are ~1.9 per event: organisation-wide events fan out).
-PATH_EVENTS = 50_000
+PATH_EVENTS = 40_000
 # The population of the per-path part: small organisations (a fan-out of 10), as most are.
 PATH_ORGANIZATIONS, PATH_MEMBERS = 100, 10
 # A second notifier whose COPY threshold is above any batch: every batch by the statement.

@@ -10,10 +10,17 @@ runs `clochette notifier` as a real process, publishes with librdkafka and measu
 3. the rate of a raw asyncpg COPY of the very rows phase 2 stored into a table with the same
    indexes, in the same database (the ratio says how close the ingest is to PostgreSQL's limit);
    phases 2 and 3 alternate for three rounds and the round with the median ratio is reported;
-4. the notifier's peak RSS (VmHWM).
+4. the notifier's peak RSS (VmHWM);
+5. each write path and a mixed workload (issue 14; `measure_paths`, workloads in
+   `bench/ingest_workloads.py`): rounds of the clean workload (per-user and organisation-wide
+   events) through the notifier (COPY path), a raw COPY of the rows it stored (the baseline),
+   the same events through a second notifier that never copies (statement path), and the mix
+   (also unknown users and redeliveries); each run from an emptied table and checked row for
+   row; ratio = notification rows/s of the ingest / rows/s of the COPY.
 
 Prints a table and returns the figures as a dict. Targets: >= 20,000 events/s, >= 0.5 x COPY,
-p99 < 250 ms, RSS < 250 MB.
+p99 < 250 ms, RSS < 250 MB; COPY path >= 0.6 x COPY, mix >= 0.35 x COPY (statement path
+reported). `--paths-only` runs step 5 alone, `--no-paths` steps 1-4.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ A micro-benchmark of `IngestRepository.store` alone (no Kafka, no notifier proce
 embedded, durable PostgreSQL, with the workloads of the per-path ingest benchmark
 (`bench/ingest_workloads.py`), interleaved round by round, each from an emptied table:
 
+- `raw_copy`: asyncpg COPY of the rows `clean_copy` stored, back into the emptied table in
+  5,000-row chunks (the baseline of the ingest benchmark, without Kafka);
+- `per_user_copy`: per-user events only, as many as the clean batch has rows, by COPY;
 - `clean_copy` / `clean_statement`: the clean batch (per-user and organisation-wide events) with
   the usual COPY threshold, and with one no batch reaches (every batch by the statement);
 - `mix_today`: the mixed batch (also unknown users and redeliveries) as the repository stores it
@@ -38,7 +41,7 @@ from services.notifier.ingest_settings import IngestTopics
 from shared.db import create_pool
 from shared.events.registry import platform_registry, user_events_registry
 
-VARIANTS = ("clean_copy", "clean_statement", "mix_today", "mix_fixed")
+VARIANTS = ("clean_copy", "raw_copy", "per_user_copy", "clean_statement", "mix_today", "mix_fixed")
 COPY_THRESHOLD, NEVER = 200, 1_000_000
 
 
@@ -82,9 +85,16 @@ async def measure(events: int, rounds: int) -> dict[str, list[tuple[float, int, 
                 for _ in range(rounds):
                     clean = ingest_workloads.clean(population, events)
                     mix = ingest_workloads.mix(population, events)
+                    per_user = ingest_workloads.per_user(population, clean.rows)
                     for variant in VARIANTS:
+                        if variant == "raw_copy":  # the rows clean_copy just stored
+                            elapsed = await raw_copy(pool)
+                            times[variant].append((elapsed, clean.rows, True))
+                            continue
                         await empty_notifications(dsn)
-                        workload = clean if variant.startswith("clean") else mix
+                        workload = {"clean": clean, "per": per_user, "mix": mix}[
+                            variant.split("_")[0]
+                        ]
                         threshold = NEVER if variant == "clean_statement" else COPY_THRESHOLD
                         repository = repositories[threshold]
                         if workload.primed:  # the originals of the redeliveries, untimed
@@ -122,6 +132,23 @@ async def measure(events: int, rounds: int) -> dict[str, list[tuple[float, int, 
         finally:
             postgres.stop()
     return times
+
+
+async def raw_copy(pool: Any) -> float:
+    """Read the table's rows, empty it, COPY them back as the ingest benchmark's baseline does
+    (5,000 rows per call, each its own transaction); the seconds the COPY took."""
+    columns = ["id", "user_id", "event_id", "type", "params", "created_at", "read_at"]
+    async with pool.acquire() as conn:
+        rows = [
+            tuple(r) for r in await conn.fetch(f"SELECT {', '.join(columns)} FROM notifications")
+        ]
+        await conn.execute("TRUNCATE notifications")
+        start = time.perf_counter()
+        for offset in range(0, len(rows), 5000):
+            await conn.copy_records_to_table(
+                "notifications", records=rows[offset : offset + 5000], columns=columns
+            )
+        return time.perf_counter() - start
 
 
 def report(events: int, times: dict[str, list[tuple[float, int, bool]]]) -> dict[str, Any]:

@@ -119,6 +119,17 @@ def _record(topic: str, organization: uuid.UUID, user: uuid.UUID | None) -> Reco
     return topic, str(organization).encode(), json.dumps(document).encode()
 
 
+def per_user(population: Population, count: int) -> Workload:
+    """Per-user events only (one row each), as steps 1-3 of the ingest benchmark publish."""
+    events = _Events(population)
+    workload = Workload("per_user")
+    for _ in range(count):
+        record, rows = events.per_user()
+        workload.records.append(record)
+        workload.rows += rows
+    return workload
+
+
 def clean(population: Population, count: int) -> Workload:
     """Per-user (90 %) and organisation-wide (10 %) events, all new, all for known users."""
     events = _Events(population)

@@ -119,6 +119,7 @@ def mint_token(key: Ed25519PrivateKey, user_id: uuid.UUID, org: uuid.UUID) -> st
         "iss": ISSUER,
         "aud": AUDIENCE,
         "jti": uuid.uuid4().hex,
+        "sid": str(uuid.uuid4()),  # required by shared/tokens.py since b53e56d
     }
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": KID})
 

@@ -35,9 +35,10 @@ from bench.bench_ingest import empty_notifications, seed
 from bench.ingest_workloads import Record
 from clochette.devstack import free_port, start_postgres
 from clochette.services import migrate_all
-from services.notifier.ingest import BatchBuilder, EventParser, NotificationEvent
-from services.notifier.ingest_repository import ADD_PROVISIONAL_RECIPIENTS, IngestRepository
-from services.notifier.ingest_settings import IngestTopics
+from services.notifier.ingest.batch import BatchBuilder, EventParser, NotificationEvent
+from services.notifier.ingest.repository import IngestRepository
+from services.notifier.ingest.sql import ADD_PROVISIONAL_RECIPIENTS
+from services.notifier.settings import IngestTopics
 from shared.db import create_pool
 from shared.events.registry import platform_registry, user_events_registry
 

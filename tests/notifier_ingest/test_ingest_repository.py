@@ -183,10 +183,35 @@ async def test_redelivered_events_are_stored_once_and_reported_as_duplicates(
         once = await repository.store(first, [])
         again = await repository.store([*first, fresh], [])
     assert once.copied is (copy_threshold == 1)
-    assert again.copied is False  # COPY met the duplicates: the statement skipped them
+    # COPY met the duplicates, rolled back to its savepoint and copied the rest
+    assert again.copied is (copy_threshold == 1)
     assert await count_notifications(database_url) == 5
     assert again.notifications_inserted == 1
     assert again.duplicate_events == {e.event_id for e in first}
+    assert await badge_drift(database_url) == []
+
+
+@BOTH_PATHS
+async def test_a_mixed_batch_keeps_its_path_and_every_counter(
+    database_url: str, copy_threshold: int
+) -> None:
+    organization = uuid.uuid4()
+    members = [uuid.uuid4() for _ in range(3)]
+    await add_recipients(database_url, organization, members)
+    stored = [_event(uuid.uuid4(), organization, u) for u in members]
+    unknown = uuid.uuid4()
+    broadcast = _event(uuid.uuid4(), organization, None)
+    newcomer = _event(uuid.uuid4(), organization, unknown)
+    repeated = _event(uuid.uuid4(), organization, members[0])
+    async with _repository(database_url, copy_threshold) as repository:
+        await repository.store(stored[:2], [])
+        outcome = await repository.store([*stored, broadcast, newcomer, repeated, repeated], [])
+    assert outcome.copied is (copy_threshold == 1)
+    assert outcome.duplicate_events == {stored[0].event_id, stored[1].event_id}
+    expected = {(e.event_id, e.user_id) for e in [*stored, newcomer, repeated]}
+    expected |= {(broadcast.event_id, u) for u in members}
+    assert await _stored(database_url) == expected
+    assert outcome.notifications_inserted == len(expected) - 2
     assert await badge_drift(database_url) == []
 
 
@@ -203,7 +228,7 @@ async def test_a_user_not_yet_projected_gets_a_provisional_recipient(
     ]
     async with _repository(database_url, copy_threshold) as repository:
         outcome = await repository.store(events, [])
-    assert outcome.copied is False  # only the statement path creates provisional recipients
+    assert outcome.copied is (copy_threshold == 1)  # both paths create provisional recipients
     assert await _stored(database_url) == {
         (events[0].event_id, known),
         (events[1].event_id, unknown),

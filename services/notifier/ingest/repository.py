@@ -10,9 +10,10 @@ offsets only after the last one.
 Large batches (a backlog, a burst) take the bulk path instead: one transaction that locks the
 addressed recipients, resolves the targets in Python, writes the rows with COPY (PostgreSQL's
 multi-insert path, about twice the rows per second of the statement above) and raises the
-counters by exactly the rows written. COPY has no ON CONFLICT: a redelivered event makes it fail
-with a unique violation, and the batch is then stored by the statement above, which skips the
-duplicates. A user the projection does not know yet sends the batch there too.
+counters by exactly the rows written. Users the projection does not know yet are created
+provisionally in that transaction, as the statement does. COPY has no ON CONFLICT: a redelivered
+event fails it with a unique violation, which rolls back a savepoint; the rows already stored are
+looked up and the rest copied, so redeliveries and unknown users keep the bulk path.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from services.notifier.ingest.sql import (
     COPY_COLUMNS,
     DELETE_NOTIFICATIONS_OF,
     DROP_MISPLACED_PROVISIONAL,
+    EXISTING_NOTIFICATIONS,
     INSERT_NOTIFICATIONS,
     LOCK_RECIPIENTS,
     RAISE_UNREAD_COUNTS,
@@ -65,11 +67,6 @@ class _Recipient:
     member_since: datetime | None
 
 
-class _NeedsStatement(Exception):
-    """The bulk path cannot store this batch exactly (a duplicate, an unknown user): the
-    one-statement path must, after the bulk transaction was rolled back."""
-
-
 class IngestRepository:
     """Writes batches of the ingest into the notifier schema."""
 
@@ -95,32 +92,21 @@ class IngestRepository:
             await self._unit_of_work.run(lambda conn: self._apply_changes(conn, changes))
         new_members = [c.user_id for c in changes if c.member_since]
         if not new_members and events and len(events) >= self._copy_threshold:
-            try:
-                return await self._copy(events)
-            except _NeedsStatement:
-                pass
+            return await self._unit_of_work.run(lambda conn: self._copy_in(conn, events))
         if not events and not new_members:
             return StoreOutcome()
         return await self._unit_of_work.run(lambda conn: self._insert(conn, events, new_members))
 
-    async def _copy(self, events: Sequence[NotificationEvent]) -> StoreOutcome:
-        """The bulk path, in one transaction; raises _NeedsStatement (rolled back) when it
-        cannot store the batch exactly."""
-        try:
-            return await self._unit_of_work.run(lambda conn: self._copy_in(conn, events))
-        except asyncpg.UniqueViolationError as exc:
-            raise _NeedsStatement from exc  # a redelivered event: let ON CONFLICT skip it
-
     async def _copy_in(self, conn: Connection, events: Sequence[NotificationEvent]) -> StoreOutcome:
         """Lock the recipients, COPY the rows, raise the counters: one transaction."""
         recipients = await self._lock_recipients(conn, events)
-        if not _addressed_users(events) <= recipients.keys():
-            raise _NeedsStatement  # the statement path creates them provisionally
+        unknown = _addressed_users(events) - recipients.keys()
+        if unknown:
+            recipients |= await self._add_provisional(conn, events, unknown)
         targets, unrouted = _targets(events, recipients)
+        duplicates: set[UUID] = set()
         if targets:
-            await conn.copy_records_to_table(
-                "notifications", records=_rows(targets, self._ids), columns=COPY_COLUMNS
-            )
+            targets, duplicates = await self._copy_rows(conn, targets)
         await self._remember_broadcasts(conn, events)
         per_user = Counter(user_id for user_id, _ in targets)
         if per_user:
@@ -128,9 +114,59 @@ class IngestRepository:
         return StoreOutcome(
             notifications_inserted=len(targets),
             users_notified=len(per_user),
+            duplicate_events=duplicates,
             unrouted_events=unrouted,
             copied=True,
         )
+
+    async def _add_provisional(
+        self, conn: Connection, events: Sequence[NotificationEvent], unknown: set[UUID]
+    ) -> dict[UUID, _Recipient]:
+        """Create (as the statement path does) and lock the users no user event has announced
+        yet. Another writer may have created one meanwhile: it is locked and read as it is."""
+        waiting = sorted((e.user_id, e.organization_id) for e in events if e.user_id in unknown)
+        await conn.execute(
+            ADD_PROVISIONAL_RECIPIENTS, [u for u, _ in waiting], [o for _, o in waiting]
+        )
+        rows = await conn.fetch(LOCK_RECIPIENTS, list(unknown), [])
+        return {row[0]: _Recipient(row[1], row[2], row[3], row[4]) for row in rows}
+
+    async def _copy_rows(
+        self, conn: Connection, targets: list[tuple[UUID, NotificationEvent]]
+    ) -> tuple[list[tuple[UUID, NotificationEvent]], set[UUID]]:
+        """COPY the targets' rows; return the targets written and the events that were all
+        there already. COPY has no ON CONFLICT: a redelivery fails it at the first existing
+        row, so the savepoint is rolled back, the existing rows are looked up (the recipients'
+        locks keep any other writer of these users out meanwhile) and the rest is copied."""
+        try:
+            async with conn.transaction():
+                await conn.copy_records_to_table(
+                    "notifications", records=_rows(targets, self._ids), columns=COPY_COLUMNS
+                )
+        except asyncpg.UniqueViolationError:
+            pass
+        else:
+            return targets, set()
+        existing = {
+            (row[0], row[1])
+            for row in await conn.fetch(
+                EXISTING_NOTIFICATIONS, list({event.event_id for _, event in targets})
+            )
+        }
+        fresh: list[tuple[UUID, NotificationEvent]] = []
+        for user_id, event in targets:
+            if (event.event_id, user_id) not in existing:
+                existing.add((event.event_id, user_id))  # an event twice in a batch: once
+                fresh.append((user_id, event))
+        duplicates = {e.event_id for _, e in targets} - {e.event_id for _, e in fresh}
+        if fresh:
+            # Fresh ids: the first attempt's were rolled back with its rows, never seen.
+            rows = [
+                copy_row(next_id, u, e)
+                for next_id, (u, e) in zip(self._ids.take(len(fresh)), fresh, strict=True)
+            ]
+            await conn.copy_records_to_table("notifications", records=rows, columns=COPY_COLUMNS)
+        return fresh, duplicates
 
     async def _lock_recipients(
         self, conn: Connection, events: Sequence[NotificationEvent]
@@ -248,8 +284,8 @@ def _targets(
 ) -> tuple[list[tuple[UUID, NotificationEvent]], set[UUID]]:
     """Who gets each event — the same rules as INSERT_NOTIFICATIONS' `targets` — as (user, event)
     pairs; and the events that reach nobody. A batch never holds an event twice (the batch
-    builder drops repeats; should one slip through, COPY's unique violation sends the batch to
-    the statement path)."""
+    builder drops repeats; should one slip through, the redelivery fallback of _copy_rows
+    writes it once)."""
     members: dict[UUID, list[tuple[UUID, datetime | None]]] = {}
     for user_id, recipient in recipients.items():
         if recipient.active and not recipient.provisional:

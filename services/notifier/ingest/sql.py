@@ -155,6 +155,12 @@ ORDER BY user_id
 FOR NO KEY UPDATE
 """
 
+# The bulk path after a unique violation (a redelivery): which of the batch's (event, user) pairs
+# are stored already. Served by the (event_id, user_id) unique index.
+EXISTING_NOTIFICATIONS = """
+SELECT event_id, user_id FROM notifications WHERE event_id = ANY($1::uuid[])
+"""
+
 REMEMBER_BROADCASTS = """
 INSERT INTO broadcasts (event_id, organization_id, type, params, occurred_at)
 SELECT b.event_id, b.organization_id, b.type, b.params::jsonb, b.occurred_at

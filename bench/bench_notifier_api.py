@@ -41,8 +41,8 @@ import asyncpg
 import psutil
 
 from clochette.devstack import free_port, start_broker, start_postgres
+from clochette.jwks_stub import JwksServer, SigningKey, mint
 from clochette.services import migrate_all
-from shared.jwks_stub import JwksServer, SigningKey, mint
 from shared.topics import ensure_topics
 
 CONNECTIONS = 64

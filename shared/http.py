@@ -20,7 +20,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logging import get_logger
-from shared.problems import EXCEPTION_HANDLERS, Problem, problem_response
+from shared.problem_docs import problem_response
+from shared.problems import EXCEPTION_HANDLERS, Problem
 
 log = get_logger(__name__)
 

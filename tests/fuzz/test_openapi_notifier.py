@@ -16,9 +16,9 @@ from typing import Any
 import asyncpg
 import pytest
 
+from clochette.jwks_stub import JwksServer, SigningKey, mint
 from services.notifier.app import create_app
 from shared.db import create_pool
-from shared.jwks_stub import JwksServer, SigningKey, mint
 from tests.conftest import scratch_database
 from tests.fuzz.harness import (
     ServedApp,

@@ -1,7 +1,7 @@
 """Harness for the bell API: an Ed25519 key pair served as a JWKS over real HTTP, tokens minted
 like the auth service mints them, the notifier app served by uvicorn on a fresh database, and a
 writer that adds notifications the way the ingest does (row and recipient counters in one
-transaction). The JWKS server and the token minting are `shared.jwks_stub`'s (the API
+transaction). The JWKS server and the token minting are `clochette.jwks_stub`'s (the API
 benchmark uses the same).
 
 The app runs in a real server in the test's own event loop (not Litestar's test client, which
@@ -23,9 +23,9 @@ import pytest
 import uvicorn
 
 from clochette.devstack import free_port
+from clochette.jwks_stub import JwksServer, SigningKey, mint
 from services.notifier.app import create_app
 from shared.db import create_pool
-from shared.jwks_stub import JwksServer, SigningKey, mint
 from shared.settings import Settings
 
 SECRET_KEY = "test-secret-" + "x" * 40

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.jwks_stub import mint
+from clochette.jwks_stub import mint
 from tests.notifier_api.conftest import WEB_APP, Bell
 
 PROBLEM = "application/problem+json"
@@ -323,7 +323,7 @@ async def test_every_route_needs_a_token(bell: Bell, method: str, path: str) -> 
 
 
 async def test_a_forged_token_cannot_act_for_another_user(bell: Bell) -> None:
-    from shared.jwks_stub import SigningKey
+    from clochette.jwks_stub import SigningKey
 
     victim = await bell.add_user()
     notification = await bell.notify(victim)

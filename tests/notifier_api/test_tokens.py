@@ -19,13 +19,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from clochette.jwks_stub import JwksServer, SigningKey, mint
 from services.notifier.api.tokens import (
     InvalidAccessToken,
     JwksClient,
     SigningKeysUnavailable,
     TokenVerifier,
 )
-from shared.jwks_stub import JwksServer, SigningKey, mint
 from shared.tokens import REQUIRED_CLAIMS
 
 

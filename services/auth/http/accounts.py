@@ -27,7 +27,7 @@ from services.auth.http.schemas import (
     UserListResponse,
     UserResponse,
 )
-from shared.problems import ProblemOperation, problem_responses
+from shared.problem_docs import ProblemOperation, problem_responses
 from shared.tokens import Principal
 
 

@@ -15,7 +15,7 @@ from services.auth.http.schemas import (
     TokenPairResponse,
 )
 from services.auth.login.login import Login, MfaChallenge
-from shared.problems import ProblemOperation, problem_responses
+from shared.problem_docs import ProblemOperation, problem_responses
 
 
 @post(

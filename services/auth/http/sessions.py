@@ -14,7 +14,7 @@ from services.auth.domain import ClientInfo
 from services.auth.http.schemas import LogoutRequest, RefreshRequest, TokenPairResponse
 from services.auth.sessions.keys import SigningKeys
 from services.auth.sessions.sessions import Sessions
-from shared.problems import ProblemOperation, problem_responses
+from shared.problem_docs import ProblemOperation, problem_responses
 from shared.tokens import JWKS_PATH
 
 

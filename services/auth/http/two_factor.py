@@ -19,7 +19,7 @@ from services.auth.http.schemas import (
 )
 from services.auth.two_factor.activation import TwoFactor
 from services.auth.two_factor.phone import PhoneConfirmation
-from shared.problems import ProblemOperation, problem_responses
+from shared.problem_docs import ProblemOperation, problem_responses
 from shared.tokens import Principal
 
 

@@ -22,7 +22,7 @@ from litestar.params import PathParameter, QueryParameter
 from services.notifier.api.cursors import MAX_CURSOR_LENGTH
 from services.notifier.api.inbox import BadgeState, Inbox, NotificationPage, StatusFilter
 from services.notifier.api.tokens import TokenVerifier
-from shared.problems import problem_response
+from shared.problem_docs import problem_response
 from shared.tokens import Principal
 
 

@@ -21,14 +21,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
 
 import asyncpg
 
-from services.notifier.ids import NOTIFICATION_IDS, TimeOrderedIds
-from services.notifier.ingest.batch import CopyRow, NotificationEvent, RecipientChange, copy_row
+from services.notifier.ids import NOTIFICATION_IDS
+from services.notifier.ingest.batch import NotificationEvent, RecipientChange, copy_row
 from services.notifier.ingest.sql import (
     ADD_PROVISIONAL_RECIPIENTS,
     COPY_COLUMNS,
@@ -40,6 +39,13 @@ from services.notifier.ingest.sql import (
     RAISE_UNREAD_COUNTS,
     REMEMBER_BROADCASTS,
     UPSERT_RECIPIENTS,
+)
+from services.notifier.ingest.targets import (
+    Recipient,
+    addressed_users,
+    copy_rows,
+    reachable,
+    targets_of,
 )
 from shared.db import Connection, UnitOfWork
 
@@ -57,14 +63,6 @@ class StoreOutcome:
     duplicate_events: set[UUID] = field(default_factory=set)
     unrouted_events: set[UUID] = field(default_factory=set)
     copied: bool = False  # written by the bulk (COPY) path
-
-
-@dataclass(slots=True)
-class _Recipient:
-    organization_id: UUID
-    active: bool
-    provisional: bool
-    member_since: datetime | None
 
 
 class IngestRepository:
@@ -100,13 +98,13 @@ class IngestRepository:
     async def _copy_in(self, conn: Connection, events: Sequence[NotificationEvent]) -> StoreOutcome:
         """Lock the recipients, COPY the rows, raise the counters: one transaction."""
         recipients = await self._lock_recipients(conn, events)
-        unknown = _addressed_users(events) - recipients.keys()
+        unknown = addressed_users(events) - recipients.keys()
         if unknown:
             recipients |= await self._add_provisional(conn, events, unknown)
-        targets, unrouted = _targets(events, recipients)
+        targets, unrouted = targets_of(events, recipients)
         duplicates: set[UUID] = set()
         if targets:
-            targets, duplicates = await self._copy_rows(conn, targets)
+            targets, duplicates = await self._copyrows(conn, targets)
         await self._remember_broadcasts(conn, events)
         per_user = Counter(user_id for user_id, _ in targets)
         if per_user:
@@ -121,7 +119,7 @@ class IngestRepository:
 
     async def _add_provisional(
         self, conn: Connection, events: Sequence[NotificationEvent], unknown: set[UUID]
-    ) -> dict[UUID, _Recipient]:
+    ) -> dict[UUID, Recipient]:
         """Create (as the statement path does) and lock the users no user event has announced
         yet. Another writer may have created one meanwhile: it is locked and read as it is."""
         waiting = sorted((e.user_id, e.organization_id) for e in events if e.user_id in unknown)
@@ -129,9 +127,9 @@ class IngestRepository:
             ADD_PROVISIONAL_RECIPIENTS, [u for u, _ in waiting], [o for _, o in waiting]
         )
         rows = await conn.fetch(LOCK_RECIPIENTS, list(unknown), [])
-        return {row[0]: _Recipient(row[1], row[2], row[3], row[4]) for row in rows}
+        return {row[0]: Recipient(row[1], row[2], row[3], row[4]) for row in rows}
 
-    async def _copy_rows(
+    async def _copyrows(
         self, conn: Connection, targets: list[tuple[UUID, NotificationEvent]]
     ) -> tuple[list[tuple[UUID, NotificationEvent]], set[UUID]]:
         """COPY the targets' rows; return the targets written and the events that were all
@@ -141,7 +139,7 @@ class IngestRepository:
         try:
             async with conn.transaction():
                 await conn.copy_records_to_table(
-                    "notifications", records=_rows(targets, self._ids), columns=COPY_COLUMNS
+                    "notifications", records=copy_rows(targets, self._ids), columns=COPY_COLUMNS
                 )
         except asyncpg.UniqueViolationError:
             pass
@@ -170,10 +168,10 @@ class IngestRepository:
 
     async def _lock_recipients(
         self, conn: Connection, events: Sequence[NotificationEvent]
-    ) -> dict[UUID, _Recipient]:
+    ) -> dict[UUID, Recipient]:
         """Lock, in user_id order, every recipient the batch can reach; return them."""
-        rows = await conn.fetch(LOCK_RECIPIENTS, *_reachable(events, ()))
-        return {row[0]: _Recipient(row[1], row[2], row[3], row[4]) for row in rows}
+        rows = await conn.fetch(LOCK_RECIPIENTS, *reachable(events, ()))
+        return {row[0]: Recipient(row[1], row[2], row[3], row[4]) for row in rows}
 
     async def _remember_broadcasts(
         self, conn: Connection, events: Sequence[NotificationEvent]
@@ -215,7 +213,7 @@ class IngestRepository:
         per_user: dict[UUID, int] = {}
         # Every writer locks the recipients it may reach first, in one order, before it writes
         # a row: writers of the same users queue, whichever path they take.
-        await conn.execute(LOCK_RECIPIENTS, *_reachable(events, new_members))
+        await conn.execute(LOCK_RECIPIENTS, *reachable(events, new_members))
         unknown = await self._insert_notifications(conn, events, new_members, per_user, outcome)
         if unknown:
             # Rare: users no user event has announced yet. Create them provisionally, then
@@ -265,60 +263,3 @@ class IngestRepository:
                 unrouted.add(identifier)
         outcome.unrouted_events |= unrouted - unknown
         return unknown
-
-
-def _addressed_users(events: Sequence[NotificationEvent]) -> set[UUID]:
-    return {e.user_id for e in events if e.user_id is not None}
-
-
-def _reachable(
-    events: Sequence[NotificationEvent], new_members: Sequence[UUID]
-) -> tuple[list[UUID], list[UUID]]:
-    """LOCK_RECIPIENTS' parameters: the users named, and the organisations of broadcasts."""
-    users = _addressed_users(events) | set(new_members)
-    return list(users), list({e.organization_id for e in events if e.user_id is None})
-
-
-def _targets(
-    events: Sequence[NotificationEvent], recipients: dict[UUID, _Recipient]
-) -> tuple[list[tuple[UUID, NotificationEvent]], set[UUID]]:
-    """Who gets each event — the same rules as INSERT_NOTIFICATIONS' `targets` — as (user, event)
-    pairs; and the events that reach nobody. A batch never holds an event twice (the batch
-    builder drops repeats; should one slip through, the redelivery fallback of _copy_rows
-    writes it once)."""
-    members: dict[UUID, list[tuple[UUID, datetime | None]]] = {}
-    for user_id, recipient in recipients.items():
-        if recipient.active and not recipient.provisional:
-            members.setdefault(recipient.organization_id, []).append(
-                (user_id, recipient.member_since)
-            )
-    targets: list[tuple[UUID, NotificationEvent]] = []
-    unrouted: set[UUID] = set()
-    for event in events:
-        if event.user_id is not None:
-            recipient = recipients[event.user_id]
-            if recipient.active and recipient.organization_id == event.organization_id:
-                targets.append((event.user_id, event))
-                continue
-        else:
-            reached = [
-                (user_id, event)
-                for user_id, since in members.get(event.organization_id, ())
-                if since is None or since <= event.occurred_at
-            ]
-            if reached:
-                targets += reached
-                continue
-        unrouted.add(event.event_id)
-    return targets, unrouted
-
-
-def _rows(targets: list[tuple[UUID, NotificationEvent]], ids: TimeOrderedIds) -> list[CopyRow]:
-    """The COPY rows: the one prepared at parse time for an event's own user, a new one (new id)
-    for each member an organisation-wide event reaches."""
-    prepared = [e.copy_row if e.user_id == user else None for user, e in targets]
-    fresh = iter(ids.take(prepared.count(None)))
-    return [
-        row if row is not None else copy_row(next(fresh), user, event)
-        for row, (user, event) in zip(prepared, targets, strict=True)
-    ]

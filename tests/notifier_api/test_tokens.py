@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -26,15 +27,8 @@ from services.notifier.api.tokens import (
     SigningKeysUnavailable,
     TokenVerifier,
 )
+from shared.clock import ManualClock
 from shared.tokens import REQUIRED_CLAIMS
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -203,7 +197,7 @@ async def test_the_authorization_header_must_be_a_bearer_token(
 async def test_a_rotated_key_is_fetched_at_once_and_the_old_one_dropped(
     jwks_server: JwksServer, signing_key: SigningKey
 ) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     jwks = JwksClient(jwks_server.url, min_refetch_seconds=5, clock=clock)
     verifier = TokenVerifier(jwks)
     try:
@@ -213,7 +207,7 @@ async def test_a_rotated_key_is_fetched_at_once_and_the_old_one_dropped(
 
         new_key = SigningKey(kid="key-2")
         jwks_server.keys = [new_key]  # the auth service rotated its key
-        clock.now += 6
+        clock.advance(6)
         principal = await verifier.verify(mint(new_key, uuid.uuid4()))
         assert principal is not None
         assert jwks_server.requests == 2
@@ -227,12 +221,12 @@ async def test_a_rotated_key_is_fetched_at_once_and_the_old_one_dropped(
 async def test_unknown_kids_cannot_flood_the_auth_service(
     jwks_server: JwksServer, signing_key: SigningKey
 ) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     jwks = JwksClient(jwks_server.url, min_refetch_seconds=5, clock=clock)
     verifier = TokenVerifier(jwks)
     try:
         await verifier.verify(mint(signing_key, uuid.uuid4()))
-        clock.now += 10
+        clock.advance(10)
         for i in range(50):
             with pytest.raises(InvalidAccessToken):
                 await verifier.verify(mint(SigningKey(kid=f"made-up-{i}"), uuid.uuid4()))
@@ -257,13 +251,13 @@ async def test_concurrent_first_requests_fetch_the_keys_once(
 async def test_cached_keys_carry_a_short_auth_outage(
     jwks_server: JwksServer, signing_key: SigningKey
 ) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     jwks = JwksClient(jwks_server.url, refresh_after_seconds=60, clock=clock)
     verifier = TokenVerifier(jwks)
     try:
         await verifier.verify(mint(signing_key, uuid.uuid4()))
         jwks_server.failing = True  # the auth service is down
-        clock.now += 600  # keys are stale: a background refresh is attempted and fails
+        clock.advance(600)  # keys are stale: a background refresh is attempted and fails
         await verifier.verify(mint(signing_key, uuid.uuid4()))
         # Waits for the background fetch that verification started (it starts no other).
         await asyncio.wait_for(jwks.refresh(), timeout=5)
@@ -271,7 +265,7 @@ async def test_cached_keys_carry_a_short_auth_outage(
         for _ in range(3):  # the cached key still verifies
             await verifier.verify(mint(signing_key, uuid.uuid4()))
         jwks_server.failing = False
-        clock.now += 600
+        clock.advance(600)
         await verifier.verify(mint(signing_key, uuid.uuid4()))
     finally:
         await jwks.aclose()
@@ -320,17 +314,17 @@ async def test_keys_other_than_ed25519_signing_keys_are_ignored(signing_key: Sig
 async def test_a_verified_token_is_not_trusted_past_its_expiry(
     jwks_server: JwksServer, signing_key: SigningKey
 ) -> None:
-    clock = FakeClock()
-    clock.now = float(int(time.time()))  # whole seconds, like the token's claims
+    # whole seconds, like the token's claims
+    clock = ManualClock(datetime.fromtimestamp(int(time.time()), UTC))
     jwks = JwksClient(jwks_server.url)
     verifier = TokenVerifier(jwks, clock=clock)
     try:
         # Expired 4 s ago: within the 5 s leeway, so accepted (and cached) for one more second.
-        token = mint(signing_key, uuid.uuid4(), issued_at=clock.now - 64, lifetime=60)
+        token = mint(signing_key, uuid.uuid4(), issued_at=clock.now().timestamp() - 64, lifetime=60)
         await verifier.verify(token)
-        clock.now += 0.5
+        clock.advance(0.5)
         await verifier.verify(token)
-        clock.now += 1.0
+        clock.advance(1.0)
         with pytest.raises(InvalidAccessToken, match="expired"):
             await verifier.verify(token)
     finally:

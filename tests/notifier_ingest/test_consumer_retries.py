@@ -13,18 +13,8 @@ from services.notifier.ingest.batch import BadRecord
 from services.notifier.ingest.dead_letter import DeadLetterPublisher
 from services.notifier.ingest.pipeline import Pipeline
 from services.notifier.ingest.session import KafkaSession, Records, keepalive
+from shared.clock import ManualClock
 from tests.notifier_ingest.helpers import settings_for
-
-
-class FastClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class FlakyDeadLetters:
@@ -92,7 +82,7 @@ def pipeline_with(dead_letters: FlakyDeadLetters, poller: PausedPoller) -> Pipel
         store=unused,
         committer=unused,
         settings=settings_for("p."),
-        clock=FastClock(),
+        clock=ManualClock(),
     )
 
 

@@ -9,8 +9,6 @@ costs ~0.2 ms here, and the web app presents the same token on every poll.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -18,6 +16,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
 
+from shared.clock import Clock, SystemClock
 from shared.logging import get_logger
 from shared.problems import ServiceUnavailable, Unauthenticated
 from shared.tokens import (
@@ -103,14 +102,14 @@ class JwksClient:
         refresh_after_seconds: float = 300.0,
         min_refetch_seconds: float = 5.0,
         timeout_seconds: float = 2.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
     ) -> None:
         self._url = url
         self._http = http or httpx.AsyncClient(timeout=timeout_seconds)
         self._owns_http = http is None
         self._refresh_after = refresh_after_seconds
         self._min_refetch = min_refetch_seconds
-        self._clock = clock
+        self._clock = clock or SystemClock()
         self._keys: dict[str, Ed25519PublicKey] = {}
         self._loaded = False
         self._fetched_at = 0.0
@@ -128,7 +127,10 @@ class JwksClient:
         """The verification key named `kid`; raises UnknownSigningKey when there is none."""
         key = self._keys.get(kid)
         if key is not None:
-            if self._clock() - self._fetched_at > self._refresh_after and self._may_refetch():
+            if (
+                self._clock.monotonic() - self._fetched_at > self._refresh_after
+                and self._may_refetch()
+            ):
                 self._start_fetch()  # in the background: this request goes on with the cache
             return key
         if self._is_fetching() or self._may_refetch():
@@ -155,13 +157,16 @@ class JwksClient:
 
     def _may_refetch(self) -> bool:
         # Rate-limited so tokens with made-up kids cannot turn into a flood on the auth service.
-        return self._last_attempt is None or self._clock() - self._last_attempt >= self._min_refetch
+        return (
+            self._last_attempt is None
+            or self._clock.monotonic() - self._last_attempt >= self._min_refetch
+        )
 
     def _is_fetching(self) -> bool:
         return self._fetching is not None and not self._fetching.done()
 
     def _start_fetch(self) -> asyncio.Task[None]:
-        self._last_attempt = self._clock()
+        self._last_attempt = self._clock.monotonic()
         self._fetching = asyncio.create_task(self._fetch())
         return self._fetching
 
@@ -183,7 +188,7 @@ class JwksClient:
             log.info("jwks_keys_loaded", url=self._url, kids=sorted(keys))
         self._keys = keys
         self._loaded = True
-        self._fetched_at = self._clock()
+        self._fetched_at = self._clock.monotonic()
 
 
 class TokenVerifier:
@@ -194,11 +199,11 @@ class TokenVerifier:
         jwks: JwksClient,
         *,
         cache_size: int = 10_000,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
     ) -> None:
         self._jwks = jwks
         self._cache_size = cache_size
-        self._clock = clock
+        self._clock = clock or SystemClock()
         # token -> (caller, expiry, generation of the key set that verified it)
         self._verified: dict[str, tuple[Principal, float, int]] = {}
 
@@ -218,7 +223,10 @@ class TokenVerifier:
         if cached is not None:
             principal, expires_at, generation = cached
             # Not past its expiry, and its key has not been rotated out since.
-            if generation == self._jwks.generation and self._clock() < expires_at + LEEWAY_SECONDS:
+            if (
+                generation == self._jwks.generation
+                and self._clock.now().timestamp() < expires_at + LEEWAY_SECONDS
+            ):
                 return principal
             del self._verified[token]
         verified = await self._verify_uncached(token)
@@ -232,7 +240,7 @@ class TokenVerifier:
             kid = signing_key_id(token)
             key = await self._jwks.key_for(kid)
             generation = self._jwks.generation  # nothing awaits between here and the check
-            now = self._clock()
+            now = self._clock.now().timestamp()
             principal = verified_principal(token, key, now)
             # Read again only for what the shared check does not return or does not check.
             claims = jwt.decode(token, options={"verify_signature": False})

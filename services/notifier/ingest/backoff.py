@@ -4,29 +4,12 @@ that runs an attempt until it succeeds, waiting between attempts the way its cal
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
-
-
-class Clock(Protocol):
-    """Time as the consumer sees it; tests substitute a faster one."""
-
-    def monotonic(self) -> float: ...
-    async def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
 
 
 class Abandoned(Exception):

@@ -11,8 +11,9 @@ from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from services.notifier.ingest import metrics
-from services.notifier.ingest.backoff import Abandoned, Clock, RetryPolicy
+from services.notifier.ingest.backoff import Abandoned, RetryPolicy
 from services.notifier.ingest.session import KafkaSession
+from shared.clock import Clock
 from shared.logging import get_logger
 
 log = get_logger(__name__)

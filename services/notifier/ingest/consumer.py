@@ -36,7 +36,7 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
-from services.notifier.ingest.backoff import Clock, RetryPolicy, SystemClock
+from services.notifier.ingest.backoff import RetryPolicy
 from services.notifier.ingest.batch import EventParser
 from services.notifier.ingest.committer import Committer
 from services.notifier.ingest.dead_letter import DeadLetterPublisher
@@ -46,6 +46,7 @@ from services.notifier.ingest.repository import IngestRepository
 from services.notifier.ingest.session import KafkaSession
 from services.notifier.ingest.store import BatchStore
 from services.notifier.settings import NotifierSettings
+from shared.clock import Clock, SystemClock
 from shared.events.registry import platform_registry, user_events_registry
 from shared.logging import get_logger
 

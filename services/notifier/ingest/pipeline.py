@@ -16,7 +16,7 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from services.notifier.ingest import metrics
-from services.notifier.ingest.backoff import Abandoned, Clock, RetryPolicy
+from services.notifier.ingest.backoff import Abandoned, RetryPolicy
 from services.notifier.ingest.batch import (
     BadRecord,
     BatchBuilder,
@@ -28,6 +28,7 @@ from services.notifier.ingest.dead_letter import DeadLetterPublisher
 from services.notifier.ingest.session import KafkaSession, Records, merge_records
 from services.notifier.ingest.store import BatchStore, count_stored, log_dead_lettered
 from services.notifier.settings import NotifierSettings
+from shared.clock import Clock
 from shared.logging import get_logger
 
 log = get_logger(__name__)

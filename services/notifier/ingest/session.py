@@ -13,8 +13,9 @@ from aiokafka.errors import ConsumerStoppedError
 from faststream.kafka import KafkaBroker
 
 from services.notifier.ingest import metrics
-from services.notifier.ingest.backoff import Backoff, Clock
+from services.notifier.ingest.backoff import Backoff
 from services.notifier.settings import NotifierSettings
+from shared.clock import Clock
 from shared.logging import get_logger
 
 log = get_logger(__name__)

@@ -10,10 +10,11 @@ from functools import partial
 from aiokafka.errors import KafkaError
 
 from services.notifier.ingest import metrics
-from services.notifier.ingest.backoff import Clock, RetryPolicy
+from services.notifier.ingest.backoff import RetryPolicy
 from services.notifier.ingest.batch import BadRecord, NotificationEvent, PreparedBatch, bad_record
 from services.notifier.ingest.dead_letter import DeadLetterPublisher
 from services.notifier.ingest.repository import IngestRepository, StoreOutcome
+from shared.clock import Clock
 from shared.db import classify_database_error, is_rejected_data_error, is_transient_database_error
 from shared.logging import get_logger
 

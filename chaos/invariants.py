@@ -11,6 +11,8 @@ import statistics
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from services.notifier.ingest.committer import consumer_lag
+
 MIB = 1024 * 1024
 
 
@@ -291,9 +293,8 @@ class LagSample:
     def total(self) -> int | None:
         if self.committed is None or self.high_water is None:
             return None
-        return sum(
-            max(0, hw - max(self.committed.get(p, 0), 0)) for p, hw in self.high_water.items()
-        )
+        # The notifier's own arithmetic (its gauges and `clochette lag` use it too).
+        return sum(consumer_lag(hw, self.committed.get(p)) for p, hw in self.high_water.items())
 
 
 def lag_recovery(

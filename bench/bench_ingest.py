@@ -356,7 +356,10 @@ async def max_id(dsn: str) -> uuid.UUID:
 
 
 # Events per run of each workload (rows are ~1.9 per event: organisation-wide events fan out).
-PATH_EVENTS = 40_000
+# Not fewer: the baseline's COPY into a nearly empty table is unrepresentatively fast (its indexes
+# are tiny), and the pipeline's fill and drain weigh on a run of a few seconds — with 40,000
+# events the same code measured 0.46 where 120,000 measured 0.56-0.59 (2026-11-29).
+PATH_EVENTS = 100_000
 # The population of the per-path part: small organisations (a fan-out of 10), as most are.
 PATH_ORGANIZATIONS, PATH_MEMBERS = 100, 10
 # A second notifier whose COPY threshold is above any batch: every batch by the statement.

@@ -104,7 +104,7 @@ class IngestRepository:
         targets, unrouted = targets_of(events, recipients)
         duplicates: set[UUID] = set()
         if targets:
-            targets, duplicates = await self._copyrows(conn, targets)
+            targets, duplicates = await self._copy_rows(conn, targets)
         await self._remember_broadcasts(conn, events)
         per_user = Counter(user_id for user_id, _ in targets)
         if per_user:
@@ -129,7 +129,7 @@ class IngestRepository:
         rows = await conn.fetch(LOCK_RECIPIENTS, list(unknown), [])
         return {row[0]: Recipient(row[1], row[2], row[3], row[4]) for row in rows}
 
-    async def _copyrows(
+    async def _copy_rows(
         self, conn: Connection, targets: list[tuple[UUID, NotificationEvent]]
     ) -> tuple[list[tuple[UUID, NotificationEvent]], set[UUID]]:
         """COPY the targets' rows; return the targets written and the events that were all

@@ -1,4 +1,4 @@
-"""What one batch costs on each write path, and what the mix would cost if the bulk path kept it:
+"""What one batch costs on each write path, without Kafka:
 `python -m bench.ingest_store_paths [--events 4000] [--rounds 5]`.
 
 A micro-benchmark of `IngestRepository.store` alone (no Kafka, no notifier process) on its own
@@ -10,11 +10,8 @@ embedded, durable PostgreSQL, with the workloads of the per-path ingest benchmar
 - `per_user_copy`: per-user events only, as many as the clean batch has rows, by COPY;
 - `clean_copy` / `clean_statement`: the clean batch (per-user and organisation-wide events) with
   the usual COPY threshold, and with one no batch reaches (every batch by the statement);
-- `mix_today`: the mixed batch (also unknown users and redeliveries) as the repository stores it
-  today — the whole batch by the statement, since the bulk path gives it up;
-- `mix_fixed`: the mixed batch with the two fixes proposed in docs/notifier-ingest.md emulated in
-  front of the repository (already-stored events filtered out with one query on the unique
-  index, provisional recipients created first), so that it takes the COPY path.
+- `mix`: the mixed batch (also unknown users and redeliveries), which keeps the bulk path
+  (until 2026-11-29 it fell back to the statement: docs/notifier-ingest.md).
 
 Every variant is checked row for row. Prints the median time per batch and per row.
 """
@@ -37,12 +34,11 @@ from clochette.devstack import free_port, start_postgres
 from clochette.services import migrate_all
 from services.notifier.ingest.batch import BatchBuilder, EventParser, NotificationEvent
 from services.notifier.ingest.repository import IngestRepository
-from services.notifier.ingest.sql import ADD_PROVISIONAL_RECIPIENTS
 from services.notifier.settings import IngestTopics
 from shared.db import create_pool
 from shared.events.registry import platform_registry, user_events_registry
 
-VARIANTS = ("clean_copy", "raw_copy", "per_user_copy", "clean_statement", "mix_today", "mix_fixed")
+VARIANTS = ("clean_copy", "raw_copy", "per_user_copy", "clean_statement", "mix")
 COPY_THRESHOLD, NEVER = 200, 1_000_000
 
 
@@ -102,23 +98,6 @@ async def measure(events: int, rounds: int) -> dict[str, list[tuple[float, int, 
                             await repository.store(events_of(workload.primed, threshold), [])
                         batch = events_of(workload.records, threshold)
                         start = time.perf_counter()
-                        if variant == "mix_fixed":
-                            async with pool.acquire() as conn:
-                                stored = {
-                                    row[0]
-                                    for row in await conn.fetch(
-                                        "SELECT DISTINCT event_id FROM notifications"
-                                        " WHERE event_id = ANY($1::uuid[])",
-                                        [e.event_id for e in batch],
-                                    )
-                                }
-                                named = [e for e in batch if e.user_id is not None]
-                                await conn.execute(
-                                    ADD_PROVISIONAL_RECIPIENTS,
-                                    [e.user_id for e in named],
-                                    [e.organization_id for e in named],
-                                )
-                            batch = [e for e in batch if e.event_id not in stored]
                         outcome = await repository.store(batch, [])
                         elapsed = time.perf_counter() - start
                         async with pool.acquire() as conn:

@@ -215,23 +215,21 @@ class SigningKeys:
         if self._loaded_at is not None and now - self._loaded_at < _MIN_RELOAD_GAP:
             return
         self._loaded_at = now
-        try:
-            await self.load()
-        except Exception as exc:
-            if classify_database_error(exc) is None:
-                raise
-            log.warning("signing_keys_reload_failed", error_class=type(exc).__name__)
+        await self._reload_keeping_keys_on_outage()
 
     async def run_reloads(self) -> None:
         """Background task: reload the keys every `reload_every` until cancelled."""
         while True:
             await asyncio.sleep(self._reload_every.total_seconds())
-            try:
-                await self.load()
-            except Exception as exc:
-                if classify_database_error(exc) is None:
-                    raise
-                log.warning("signing_keys_reload_failed", error_class=type(exc).__name__)
+            await self._reload_keeping_keys_on_outage()
+
+    async def _reload_keeping_keys_on_outage(self) -> None:
+        try:
+            await self.load()
+        except Exception as exc:
+            if classify_database_error(exc) is None:
+                raise  # a bug, not an outage
+            log.warning("signing_keys_reload_failed", error_class=type(exc).__name__)
 
     async def _read(self) -> None:
         rows = await self._uow.read(repository.signing_keys)

@@ -27,6 +27,8 @@ class User:
     password: str
     two_factor_secret: str | None = None
     last_totp_step: int = -1
+    device_token: str | None = None
+    """What a browser keeps after its first login and sends with the next ones."""
 
 
 @dataclass

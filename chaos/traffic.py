@@ -332,6 +332,11 @@ class Session:
         return {"authorization": f"Bearer {self.access}"}
 
 
+def with_device(user: User, body: dict[str, Any]) -> dict[str, Any]:
+    """A login body with the user's device token, as a browser that logged in before sends."""
+    return body if user.device_token is None else {**body, "device_token": user.device_token}
+
+
 class Auth:
     """The auth service as the web app uses it."""
 
@@ -350,7 +355,7 @@ class Auth:
             "POST",
             self.url + "/v1/auth/login",
             expect=frozenset({401}) if wrong else OK,
-            json={"email": user.email, "password": password or user.password},
+            json=with_device(user, {"email": user.email, "password": password or user.password}),
         )
         if response is None or response.status_code != 200:
             self.logins["wrong password refused" if wrong else "failed"] += 1
@@ -358,6 +363,7 @@ class Auth:
         body: dict[str, Any] = response.json()
         if not body.get("mfa_required"):
             self.logins["password"] += 1
+            user.device_token = body.get("device_token", user.device_token)
             return body
         if user.two_factor_secret is None:
             self.logins["failed"] += 1
@@ -374,13 +380,14 @@ class Auth:
             "POST",
             self.url + "/v1/auth/login/2fa",
             expect=OK,
-            json={"mfa_token": body["mfa_token"], "code": code},
+            json=with_device(user, {"mfa_token": body["mfa_token"], "code": code}),
         )
         if second is None or second.status_code != 200:
             self.logins["failed"] += 1
             return None
         self.logins["password + TOTP"] += 1
         pair: dict[str, Any] = second.json()
+        user.device_token = pair.get("device_token", user.device_token)
         return pair
 
     async def open(self, session: Session) -> bool:

@@ -21,6 +21,7 @@ from services.auth.accounts.password_policy import PasswordContext, PasswordPoli
 from services.auth.accounts.passwords import Passwords
 from services.auth.accounts.profile import Profile
 from services.auth.http.routers import auth_routers
+from services.auth.login.devices import Devices
 from services.auth.login.login import Login
 from services.auth.login.throttling import LoginThrottle, ThrottlePolicy
 from services.auth.platform.config import AuthSettings, load_auth_settings
@@ -75,6 +76,11 @@ def login_throttle(auth: AuthSettings) -> LoginThrottle:
             timedelta(seconds=auth.throttle_address_max_delay_seconds),
         ),
         forget_after=timedelta(seconds=auth.throttle_forget_after_seconds),
+        device=ThrottlePolicy(
+            auth.throttle_device_free_failures,
+            base,
+            timedelta(seconds=auth.throttle_device_max_delay_seconds),
+        ),
     )
 
 
@@ -162,6 +168,7 @@ async def build_components(
             sessions=sessions,
             verifier=verifier,
             policy=two_factor_policy,
+            devices=Devices(timedelta(days=auth.device_token_days)),
         ),
         sessions=sessions,
         profile=Profile(uow, clock),
@@ -240,6 +247,7 @@ def create_app(
         try:
             yield
         finally:
+            await parts.login.settled()  # abandoned logins taken back while the pool is open
             await relay.stop()
             for task in background:
                 task.cancel()

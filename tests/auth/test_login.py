@@ -31,7 +31,13 @@ async def test_login_returns_a_bearer_pair(auth: AuthHarness) -> None:
     response = await attempt(auth.client, "  Jan.Peeters@Example.BE ", PASSWORD)
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in"}
+    assert set(body) == {
+        "access_token",
+        "refresh_token",
+        "token_type",
+        "expires_in",
+        "device_token",
+    }
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 900
     assert body["refresh_token"].startswith("clr_")

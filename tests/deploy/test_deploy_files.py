@@ -27,7 +27,7 @@ ACCEPTED = {
     for model in (Settings, AuthSettings, NotifierSettings)
     for field in model.model_fields.values()
     if field.alias
-}
+} | {f"AUTH_{name.upper()}" for name in AuthSettings.model_fields}
 
 
 def load_all(path: Path) -> list[dict[str, Any]]:
@@ -203,3 +203,16 @@ def test_dockerfile_is_multi_stage_non_root_without_dev_extra() -> None:
 @pytest.mark.parametrize("path", sorted(DEPLOY.rglob("*.yaml")), ids=lambda p: p.name)
 def test_every_yaml_file_parses(path: Path) -> None:
     assert load_all(path)
+
+
+def test_auth_trusts_the_proxy_in_front_of_it_in_compose_and_kubernetes() -> None:
+    """Behind a reverse proxy or an ingress every client otherwise has the proxy's address, and
+    the login throttle would treat them all as one."""
+    auth = compose()["services"]["auth"]["environment"]["AUTH_TRUSTED_PROXIES"]
+    default = auth.removeprefix("${AUTH_TRUSTED_PROXIES:-").removesuffix("}")
+    assert AuthSettings(trusted_proxies=default).trusted_proxies
+    kustomization = yaml.safe_load((K8S_BASE / "kustomization.yaml").read_text())
+    literals = dict(
+        item.split("=", 1) for item in kustomization["configMapGenerator"][0]["literals"]
+    )
+    assert AuthSettings(trusted_proxies=literals["AUTH_TRUSTED_PROXIES"]).trusted_proxies

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from litestar import post
+import asyncio
+import contextlib
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from litestar import Request, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
@@ -10,12 +15,41 @@ from litestar.status_codes import HTTP_200_OK
 from services.auth.domain import ClientInfo
 from services.auth.http.schemas import (
     LoginRequest,
+    LoginTokenPairResponse,
     MfaRequiredResponse,
     SecondFactorRequest,
-    TokenPairResponse,
 )
+from services.auth.login.errors import LoginAbandoned
 from services.auth.login.login import Login, MfaChallenge
 from shared.problem_docs import ProblemOperation, problem_responses
+
+T = TypeVar("T")
+
+
+async def _client_gone(request: Request[Any, Any, Any]) -> None:
+    """Returns when the ASGI server reports `http.disconnect`: once the body has been read, the
+    next `receive()` waits until the client goes away (or the answer has been sent)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def unless_client_leaves(request: Request[Any, Any, Any], work: Coroutine[Any, Any, T]) -> T:
+    """Run `work`, cancelled when the client disconnects first: a login the client abandoned
+    while its password was hashed must not stay counted against its (possibly shared) address.
+    ASGI servers do not cancel a request when its client leaves; they only tell `receive()`."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_client_gone(request))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        if not task.done():
+            task.cancel()
+    if task.cancelled() or not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise LoginAbandoned()
+    return task.result()
 
 
 @post(
@@ -30,15 +64,20 @@ async def login(
     data: JSONBody[LoginRequest],
     login_use_case: NamedDependency[Login],
     client: NamedDependency[ClientInfo],
-) -> TokenPairResponse | MfaRequiredResponse:
-    """E-mail and password to an access token and a refresh token — or, with two-factor
-    authentication on, to `{mfa_required, mfa_token, expires_in}` for /v1/auth/login/2fa. 401
-    is identical for an unknown e-mail and a wrong password; 429 with Retry-After when
-    throttled."""
-    result = await login_use_case.password_step(data.email, data.password, client)
+    request: Request[Any, Any, Any],
+) -> LoginTokenPairResponse | MfaRequiredResponse:
+    """E-mail and password to an access token, a refresh token and a device token — or, with
+    two-factor authentication on, to `{mfa_required, mfa_token, expires_in}` for
+    /v1/auth/login/2fa. Send the device token of an earlier login from this device: the attempt
+    is then throttled by this device's own failures only. 401 is identical for an unknown e-mail
+    and a wrong password; 429 with Retry-After when throttled."""
+    result = await unless_client_leaves(
+        request,
+        login_use_case.password_step(data.email, data.password, client, data.device_token),
+    )
     if isinstance(result, MfaChallenge):
         return MfaRequiredResponse.model_validate(result.as_dict())
-    return TokenPairResponse.model_validate(result.as_dict())
+    return LoginTokenPairResponse.model_validate(result.as_dict())
 
 
 @post(
@@ -53,10 +92,10 @@ async def login_second_factor(
     data: JSONBody[SecondFactorRequest],
     login_use_case: NamedDependency[Login],
     client: NamedDependency[ClientInfo],
-) -> TokenPairResponse:
+) -> LoginTokenPairResponse:
     """The mfa_token of the password step and a code of the authenticator app (or one
-    recovery code). 401 for a wrong code or a dead mfa_token (after 5 wrong codes it is dead:
-    start over with the password); 429 with Retry-After when too many wrong codes were sent for
-    the user across logins."""
-    pair = await login_use_case.second_factor(data.mfa_token, data.code, client)
-    return TokenPairResponse.model_validate(pair.as_dict())
+    recovery code), with the device token of an earlier login if any. 401 for a wrong code or a
+    dead mfa_token (after 5 wrong codes it is dead: start over with the password); 429 with
+    Retry-After when too many wrong codes were sent for the user across logins."""
+    pair = await login_use_case.second_factor(data.mfa_token, data.code, client, data.device_token)
+    return LoginTokenPairResponse.model_validate(pair.as_dict())

@@ -22,6 +22,17 @@ PasswordField = Annotated[str, Field(min_length=1, max_length=4096)]
 NO_NUL = r"^[^\x00]*$"
 EmailField = Annotated[str, Field(min_length=1, max_length=MAX_EMAIL_LENGTH, pattern=NO_NUL)]
 RefreshTokenField = Annotated[str, Field(min_length=1, max_length=512, pattern=NO_NUL)]
+DeviceTokenField = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=512,
+        pattern=NO_NUL,
+        description="The device token of an earlier login from this device, if any: the attempt "
+        "is then throttled by this device's own failures. Not a credential; an unknown, "
+        "expired or other account's token is ignored.",
+    ),
+]
 
 
 class _Request(BaseModel):
@@ -31,6 +42,7 @@ class _Request(BaseModel):
 class LoginRequest(_Request):
     email: EmailField
     password: PasswordField
+    device_token: DeviceTokenField = None
 
 
 class RefreshRequest(_Request):
@@ -84,6 +96,13 @@ class TokenPairResponse(BaseModel):
     refresh_token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the token type, not a secret
     expires_in: int = Field(description="Seconds until the access token expires.")
+
+
+class LoginTokenPairResponse(TokenPairResponse):
+    device_token: str = Field(
+        description="Keep it on this device and send it with the next logins (at least 90 days "
+        "valid after its last use). Not a credential."
+    )
 
 
 class TwoFactorState(BaseModel):
@@ -145,6 +164,7 @@ class SecondFactorRequest(_Request):
             description="The 6-digit code of the authenticator app, or one recovery code.",
         ),
     ]
+    device_token: DeviceTokenField = None
 
 
 class PhoneNumberRequest(_Request):

@@ -32,3 +32,14 @@ class TooManyAttempts(DomainError):
             headers={"Retry-After": str(seconds)},
             retry_after=seconds,
         )
+
+
+class LoginAbandoned(DomainError):
+    """The client went away while its password was checked; nobody reads this answer."""
+
+    slug = "login-abandoned"
+    title = "Login abandoned"
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("The client disconnected before the password was checked.")

@@ -4,11 +4,12 @@ start of the session, in one place.
 The password step takes two short transactions around the password hash, and holds no
 connection while argon2 runs:
 
-1. admit the attempt through the throttle (counted as a failure until proven right) and read
-   the user;
+1. read the user and admit the attempt through the throttle (counted as a failure until proven
+   right) — by the device's own counter when it comes with a valid device token of the account;
 2. record the outcome: a failure in the audit trail, or a success in the throttle (with a rehash
-   when the argon2 parameters changed) together with the new session, or, with 2FA on, the
-   mfa challenge.
+   when the argon2 parameters changed) together with the new session and the device token, or,
+   with 2FA on, the mfa challenge. An attempt abandoned while its password was hashed is taken
+   back instead.
 
 The second step (`second_factor`) is one transaction: the code check, its bookkeeping and the
 new session commit together.
@@ -16,9 +17,11 @@ new session commit together.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +29,7 @@ from services.auth.accounts import repository as accounts_repository
 from services.auth.accounts.hashing import PasswordHashing, Verification
 from services.auth.domain import ClientInfo, User, is_valid_email, normalize_email
 from services.auth.login import repository
+from services.auth.login.devices import Devices, device_token_digest
 from services.auth.login.errors import InvalidCredentials, TooManyAttempts
 from services.auth.login.second_step import record_second_step
 from services.auth.login.throttling import Admission, LoginThrottle
@@ -41,6 +45,7 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
+_NOBODY = uuid.UUID(int=0)
 PASSWORD_AMR = ("pwd",)
 OTP_AMR = ("pwd", "otp")
 """Access tokens after the second step (TOTP code or recovery code alike; the audit trail
@@ -63,6 +68,24 @@ def mfa_token_digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+@dataclass(frozen=True)
+class _Admitted:
+    """The outcome of transaction 1: the throttle's decision, the user, and the device token of
+    that user the attempt came with (None without a valid one)."""
+
+    admission: Admission
+    user: User | None
+    device: repository.DeviceToken | None
+
+
+@dataclass(frozen=True)
+class _Started:
+    """A session stored in the caller's transaction and the device token for the answer."""
+
+    session: StartedSession
+    device: str
+
+
 class Login:
     """`POST /v1/auth/login` and `POST /v1/auth/login/2fa`."""
 
@@ -76,6 +99,7 @@ class Login:
         sessions: Sessions,
         verifier: CodeVerifier,
         policy: TwoFactorPolicy,
+        devices: Devices,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -84,54 +108,90 @@ class Login:
         self._sessions = sessions
         self._verifier = verifier
         self._policy = policy
+        self._devices = devices
+        self._settling: set[asyncio.Future[Any]] = set()
 
     async def password_step(
-        self, email: str, password: str, client: ClientInfo
+        self, email: str, password: str, client: ClientInfo, device_token: str | None = None
     ) -> TokenPair | MfaChallenge:
-        """Tokens, or — with 2FA on — a short-lived single-use mfa_token; InvalidCredentials
-        (the same for an unknown e-mail, a wrong password and an inactive user) or
-        TooManyAttempts otherwise."""
+        """Tokens (with a device token), or — with 2FA on — a short-lived single-use mfa_token;
+        InvalidCredentials (the same for an unknown e-mail, a wrong password and an inactive
+        user) or TooManyAttempts otherwise. A valid device token of the account has the attempt
+        judged by that device's own counter; any other device token is ignored."""
         account = normalize_email(email)
         now = self._clock.now()
-        admission, user = await self._uow.run(lambda conn: self._admit(conn, account, client, now))
-        if not admission.allowed:
-            log.info("login_refused_throttled", client_address=client.address)
-            raise TooManyAttempts(admission.retry_after.total_seconds())
-        # An unknown e-mail is verified against a dummy hash: the same work, the same answer.
-        verification = await self._hashing.verify(user.password_hash if user else None, password)
-        if user is None or not verification.ok or not user.active:
-            await self._uow.run(
-                lambda conn: self._record_failure(conn, account, user, verification, client)
-            )
-            raise InvalidCredentials()
-        new_hash = await self._hashing.hash(password) if verification.needs_rehash else None
-        outcome = await self._uow.run(
-            lambda conn: self._record_success(conn, account, user, new_hash, client)
+        admitted = await self._uow.run(
+            lambda conn: self._admit(conn, account, client, now, device_token)
         )
-        if new_hash is not None:
-            log.info("password_rehashed", user_id=str(user.id))
-        if isinstance(outcome, MfaChallenge):
-            return outcome
-        return self._sessions.token_pair(outcome)
+        if not admitted.admission.allowed:
+            log.info("login_refused_throttled", client_address=client.address)
+            raise TooManyAttempts(admitted.admission.retry_after.total_seconds())
+        # The check runs to its end even when the caller is cancelled (the client went away):
+        # the hash keeps its place among the attempts in flight until it is done, and only then
+        # is the abandoned attempt taken back, so abandoning gives no extra guesses.
+        abandoned = asyncio.Event()
+        settling = asyncio.ensure_future(
+            self._settle(
+                account,
+                password,
+                client,
+                admitted=admitted,
+                device_token=device_token,
+                abandoned=abandoned,
+            )
+        )
+        self._settling.add(settling)
+        settling.add_done_callback(self._forget_settled)
+        try:
+            result = await asyncio.shield(settling)
+        except asyncio.CancelledError:
+            abandoned.set()
+            raise
+        if result is None:  # pragma: no cover - only abandoned attempts settle without a result
+            raise InvalidCredentials()
+        return result
 
-    async def second_factor(self, mfa_token: str, code: str, client: ClientInfo) -> TokenPair:
+    async def settled(self) -> None:
+        """Wait until every abandoned attempt has been taken back (tests, shutdown)."""
+        while self._settling:
+            await asyncio.gather(*self._settling, return_exceptions=True)
+
+    async def second_factor(
+        self, mfa_token: str, code: str, client: ClientInfo, device_token: str | None = None
+    ) -> TokenPair:
         """A TOTP code or one recovery code for the mfa_token of the password step."""
         digest = mfa_token_digest(mfa_token)
         now = self._clock.now()
         outcome = await self._uow.run(
-            lambda conn: self._check_second_factor(conn, digest, code, client, now)
+            lambda conn: self._check_second_factor(
+                conn, digest, code, client, now, device_token=device_token
+            )
         )
-        if isinstance(outcome, StartedSession):
-            return self._sessions.token_pair(outcome)
+        if isinstance(outcome, _Started):
+            return replace(self._sessions.token_pair(outcome.session), device_token=outcome.device)
         if outcome is not None and outcome.throttled_for is not None:
             raise TooManyAttempts(outcome.throttled_for.total_seconds())
         raise InvalidSecondFactor()
 
     async def _admit(
-        self, conn: Connection, account: str, client: ClientInfo, now: datetime
-    ) -> tuple[Admission, User | None]:
-        admission = await self._throttle.admit(conn, account, client.address, now)
+        self,
+        conn: Connection,
+        account: str,
+        client: ClientInfo,
+        now: datetime,
+        device_token: str | None,
+    ) -> _Admitted:
         user = await accounts_repository.find_user_by_email(conn, account)
+        device = None
+        if device_token is not None:
+            # Looked up for unknown e-mails too: the same queries whether the account exists.
+            digest = device_token_digest(device_token)
+            owner = user.id if user is not None else _NOBODY
+            device = await repository.lock_device_token(conn, digest, owner, now)
+        if device is not None:
+            admission = await self._throttle.admit_device(conn, device, now)
+        else:
+            admission = await self._throttle.admit(conn, account, client.address, now)
         if not admission.allowed and admission.newly_blocked_scopes:
             await audit.record(
                 conn,
@@ -143,7 +203,63 @@ class Login:
                 scopes=",".join(admission.newly_blocked_scopes),
                 retry_after_seconds=round(admission.retry_after.total_seconds()),
             )
-        return admission, user
+        return _Admitted(admission, user, device)
+
+    async def _settle(
+        self,
+        account: str,
+        password: str,
+        client: ClientInfo,
+        *,
+        admitted: _Admitted,
+        device_token: str | None,
+        abandoned: asyncio.Event,
+    ) -> TokenPair | MfaChallenge | None:
+        """The password check and its outcome (transaction 2); for an attempt abandoned during
+        the check, the failure counted at admission taken back instead."""
+        user = admitted.user
+        # An unknown e-mail is verified against a dummy hash: the same work, the same answer.
+        verification = await self._hashing.verify(user.password_hash if user else None, password)
+        if abandoned.is_set():
+            await self._uow.run(lambda conn: self._withdraw(conn, account, client, admitted))
+            log.info("login_abandoned", client_address=client.address)
+            return None
+        if user is None or not verification.ok or not user.active:
+            await self._uow.run(
+                lambda conn: self._record_failure(conn, account, user, verification, client)
+            )
+            raise InvalidCredentials()
+        new_hash = await self._hashing.hash(password) if verification.needs_rehash else None
+        outcome = await self._uow.run(
+            lambda conn: self._record_success(
+                conn,
+                account,
+                user,
+                new_hash=new_hash,
+                client=client,
+                device=admitted.device,
+                device_token=device_token,
+            )
+        )
+        if new_hash is not None:
+            log.info("password_rehashed", user_id=str(user.id))
+        if isinstance(outcome, MfaChallenge):
+            return outcome
+        return replace(self._sessions.token_pair(outcome.session), device_token=outcome.device)
+
+    def _forget_settled(self, task: asyncio.Future[Any]) -> None:
+        self._settling.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: the caller saw it, or went away
+
+    async def _withdraw(
+        self, conn: Connection, account: str, client: ClientInfo, admitted: _Admitted
+    ) -> None:
+        now = self._clock.now()
+        if admitted.device is not None:
+            await self._throttle.device_withdraw(conn, admitted.device, now)
+        else:
+            await self._throttle.withdraw(conn, account, client.address, now)
 
     async def _record_failure(
         self,
@@ -172,18 +288,28 @@ class Login:
         conn: Connection,
         account: str,
         user: User,
+        *,
         new_hash: str | None,
         client: ClientInfo,
-    ) -> StartedSession | MfaChallenge:
+        device: repository.DeviceToken | None,
+        device_token: str | None,
+    ) -> _Started | MfaChallenge:
         now = self._clock.now()
-        await self._throttle.succeeded(conn, account, client.address, now)
+        if device is not None:
+            await self._throttle.device_succeeded(conn, device, now)
+        else:
+            await self._throttle.succeeded(conn, account, client.address, now)
         if new_hash is not None:
             await accounts_repository.replace_password_hash(
                 conn, user.id, user.password_hash, new_hash
             )
         state = await two_factor_repository.get_two_factor(conn, user.id)
         if state is None or not state.enabled:
-            return await self._sessions.start(conn, user, PASSWORD_AMR, client, now)
+            session = await self._sessions.start(conn, user, PASSWORD_AMR, client, now)
+            known = await self._devices.remember(
+                conn, user.id, device_token, device is not None, now
+            )
+            return _Started(session, known)
         token = secrets.token_urlsafe(32)
         lifetime = self._policy.mfa_token_lifetime
         await repository.insert_challenge(
@@ -192,8 +318,15 @@ class Login:
         return MfaChallenge(token, round(lifetime.total_seconds()))
 
     async def _check_second_factor(
-        self, conn: Connection, digest: bytes, code: str, client: ClientInfo, now: datetime
-    ) -> StartedSession | CodeCheck | None:
+        self,
+        conn: Connection,
+        digest: bytes,
+        code: str,
+        client: ClientInfo,
+        now: datetime,
+        *,
+        device_token: str | None,
+    ) -> _Started | CodeCheck | None:
         """The session when the code is accepted; the refused check, or None for a dead
         mfa_token (both answered alike, except a throttled user)."""
         user_id = await repository.challenge_user_id(conn, digest)
@@ -225,7 +358,11 @@ class Login:
         )
         if not check.accepted:
             return check
-        return await self._sessions.start(conn, user, OTP_AMR, client, now)
+        session = await self._sessions.start(conn, user, OTP_AMR, client, now)
+        valid = await self._devices.is_valid(conn, user.id, device_token, now)
+        return _Started(
+            session, await self._devices.remember(conn, user.id, device_token, valid, now)
+        )
 
 
 def _auditable(account: str) -> str | None:

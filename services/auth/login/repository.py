@@ -1,5 +1,5 @@
-"""SQL of logging in: the throttle's counters and the half-done logins waiting for a second
-factor (mfa challenges).
+"""SQL of logging in: the throttle's counters, device tokens and the half-done logins waiting for
+a second factor (mfa challenges).
 
 Functions take a connection, so the use case decides the transaction; timestamps come from the
 caller's clock.
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from services.auth.platform.sql import Connection
+from services.auth.platform.sql import Connection, row_count
 
 
 @dataclass
@@ -63,6 +63,71 @@ async def save_throttle_rows(conn: Connection, rows: Sequence[ThrottleRow]) -> N
             for r in rows
         ],
     )
+
+
+@dataclass
+class DeviceToken:
+    """A device that logged in before, with its own failure counter."""
+
+    token_hash: bytes
+    user_id: UUID
+    expires_at: datetime
+    failures: int
+    last_failure_at: datetime | None
+    blocked_until: datetime | None
+
+
+async def lock_device_token(
+    conn: Connection, digest: bytes, user_id: UUID, now: datetime
+) -> DeviceToken | None:
+    """The device token if it is this user's and still valid, locked (parallel attempts from one
+    device are admitted one after the other); None for another user's, an expired or an unknown
+    token alike."""
+    row = await conn.fetchrow(
+        """SELECT token_hash, user_id, expires_at, failures, last_failure_at, blocked_until
+           FROM device_tokens
+           WHERE token_hash = $1 AND user_id = $2 AND expires_at > $3
+           FOR UPDATE""",
+        digest,
+        user_id,
+        now,
+    )
+    return DeviceToken(**dict(row)) if row else None
+
+
+async def save_device_counter(conn: Connection, device: DeviceToken) -> None:
+    await conn.execute(
+        """UPDATE device_tokens SET failures = $2, last_failure_at = $3, blocked_until = $4
+           WHERE token_hash = $1""",
+        device.token_hash,
+        device.failures,
+        device.last_failure_at,
+        device.blocked_until,
+    )
+
+
+async def remember_device(
+    conn: Connection, digest: bytes, user_id: UUID, now: datetime, expires_at: datetime
+) -> None:
+    """Store a new device token, or renew a valid one of the same user (used now, valid again
+    for the full lifetime). A digest of another user's token is never taken over."""
+    await conn.execute(
+        """INSERT INTO device_tokens (token_hash, user_id, created_at, last_used_at, expires_at)
+           VALUES ($1, $2, $3, $3, $4)
+           ON CONFLICT (token_hash) DO UPDATE
+               SET last_used_at = EXCLUDED.last_used_at, expires_at = EXCLUDED.expires_at
+               WHERE device_tokens.user_id = EXCLUDED.user_id""",
+        digest,
+        user_id,
+        now,
+        expires_at,
+    )
+
+
+async def purge_device_tokens(conn: Connection, now: datetime) -> int:
+    """Delete expired device tokens."""
+    status = await conn.execute("DELETE FROM device_tokens WHERE expires_at < $1", now)
+    return row_count(status)
 
 
 @dataclass

@@ -57,6 +57,11 @@ class AuthSettings(BaseSettings):
     throttle_address_max_delay_seconds: int = Field(900, ge=1, le=86400)
     throttle_base_delay_seconds: float = Field(2.0, gt=0, le=3600)
     throttle_forget_after_seconds: int = Field(3600, ge=60, le=30 * 86400)
+    # A device that logged in before is judged by its own counter (contract 4.1).
+    throttle_device_free_failures: int = Field(5, ge=1, le=100)
+    throttle_device_max_delay_seconds: int = Field(300, ge=1, le=86400)
+    # Valid this long after the device's last successful login; never under 90 days.
+    device_token_days: float = Field(180, ge=90, le=730)
     trusted_proxies: Annotated[list[Network], NoDecode] = Field(default_factory=list)
 
     outbox_relay_enabled: bool = True

@@ -1,5 +1,6 @@
 """Periodic clean-up so the auth tables stay small: published outbox rows, ended sessions (with
-their refresh tokens), idle throttle counters, old audit rows and superseded signing keys."""
+their refresh tokens), idle throttle counters, expired device tokens, old audit rows and superseded
+signing keys."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
+from services.auth.login import repository as login_repository
 from services.auth.platform import repository as platform_repository
 from services.auth.platform.sql import Connection
 from services.auth.sessions import repository as sessions_repository
@@ -52,6 +54,7 @@ async def clean_up(uow: UnitOfWork, clock: Clock, retention: Retention) -> dict[
         counts["signing_keys"] = await sessions_repository.delete_unpublished_keys(
             conn, now - retention.signing_keys
         )
+        counts["device_tokens"] = await login_repository.purge_device_tokens(conn, now)
         # Expired login challenges and SMS codes (kept a day: the hourly SMS caps read them).
         counts["two_factor_codes"] = await two_factor_repository.purge(conn, now - TWO_FACTOR_CODES)
         return counts

@@ -27,14 +27,19 @@ class TokenPair:
     access_token: str
     refresh_token: str
     expires_in: int
+    device_token: str | None = None
+    """Only in the answer of a login."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        pair: dict[str, Any] = {
             "access_token": self.access_token,
             "refresh_token": self.refresh_token,
             "token_type": "Bearer",
             "expires_in": self.expires_in,
         }
+        if self.device_token is not None:
+            pair["device_token"] = self.device_token
+        return pair
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,10 @@ class AuthSettings(BaseSettings):
     mfa_max_failures_per_token: int = Field(5, ge=1, le=10)
     code_failures_per_user: int = Field(10, ge=1, le=100)
     code_failure_window_seconds: int = Field(900, ge=60, le=86400)
+    # Wrong codes per user in 24 hours: then the second step is closed until the day is over
+    # and the user is told (security.suspicious_codes). Each window cap reached before that
+    # locks for twice as long as the previous one.
+    code_failures_per_day: int = Field(30, ge=1, le=1000)
     sms_resend_cooldown_seconds: int = Field(60, ge=0, le=3600)
     sms_hourly_cap_per_user: int = Field(5, ge=1, le=100)
     sms_hourly_cap_per_number: int = Field(5, ge=1, le=100)

@@ -28,6 +28,9 @@ class TwoFactorRow:
     last_step: int | None
     code_failures: int
     code_failures_since: datetime | None
+    code_failures_today: int = 0
+    code_failures_today_since: datetime | None = None
+    code_blocked_until: datetime | None = None
 
     @property
     def enabled(self) -> bool:
@@ -35,7 +38,8 @@ class TwoFactorRow:
 
 
 _TWO_FACTOR_COLUMNS = """user_id, phone_number, phone_confirmed_at, sealed_secret, secret_state,
-    enabled_at, last_step, code_failures, code_failures_since"""
+    enabled_at, last_step, code_failures, code_failures_since, code_failures_today,
+    code_failures_today_since, code_blocked_until"""
 
 
 async def get_two_factor(conn: Connection, user_id: UUID) -> TwoFactorRow | None:
@@ -70,6 +74,31 @@ async def set_code_failures(
         user_id,
         failures,
         since,
+    )
+
+
+async def record_code_failure(
+    conn: Connection,
+    user_id: UUID,
+    *,
+    failures: int,
+    since: datetime,
+    failures_today: int,
+    today_since: datetime,
+    blocked_until: datetime | None,
+) -> None:
+    """A wrong code counted in the window and in the day, and the lock-out it caused."""
+    await conn.execute(
+        """UPDATE two_factor
+           SET code_failures = $2, code_failures_since = $3, code_failures_today = $4,
+               code_failures_today_since = $5, code_blocked_until = $6
+           WHERE user_id = $1""",
+        user_id,
+        failures,
+        since,
+        failures_today,
+        today_since,
+        blocked_until,
     )
 
 

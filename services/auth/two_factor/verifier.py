@@ -15,15 +15,17 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from services.auth.domain import ClientInfo, User
-from services.auth.platform import audit
+from services.auth.platform import audit, events
 from services.auth.platform.config import AuthSettings
 from services.auth.platform.crypto import Sealer
 from services.auth.platform.sql import Connection
 from services.auth.two_factor import recovery_codes, repository, totp
 from services.auth.two_factor.errors import TwoFactorStateConflict
 from services.auth.two_factor.repository import TwoFactorRow
+from shared.events.user_events import UserSuspiciousCodes
 
 TOTP_SEALING_PURPOSE = "totp-secret"
+DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class TwoFactorPolicy:
     failures_per_token: int
     failures_per_user: int
     failure_window: timedelta
+    failures_per_day: int
     resend_cooldown: timedelta
     hourly_cap_per_user: int
     hourly_cap_per_number: int
@@ -45,6 +48,7 @@ class TwoFactorPolicy:
             failures_per_token=auth.mfa_max_failures_per_token,
             failures_per_user=auth.code_failures_per_user,
             failure_window=timedelta(seconds=auth.code_failure_window_seconds),
+            failures_per_day=auth.code_failures_per_day,
             resend_cooldown=timedelta(seconds=auth.sms_resend_cooldown_seconds),
             hourly_cap_per_user=auth.sms_hourly_cap_per_user,
             hourly_cap_per_number=auth.sms_hourly_cap_per_number,
@@ -57,6 +61,8 @@ class CodeCheck:
     method: Literal["totp", "recovery_code"] | None = None
     replayed: bool = False
     throttled_for: timedelta | None = None
+    daily_cap_reached_at: int | None = None
+    """The wrong codes of the day, when this one reached the daily cap (told to the user)."""
 
 
 class CodeVerifier:
@@ -78,8 +84,10 @@ class CodeVerifier:
         self, conn: Connection, row: TwoFactorRow, code: str, now: datetime, *, recovery: bool
     ) -> CodeCheck:
         """Check a code for the user whose row is locked by the caller's transaction. Counts a
-        failure against the per-user cap (across mfa_tokens and routes); refuses to evaluate
-        anything once the cap is reached."""
+        failure against the per-user caps (across mfa_tokens and routes); refuses to evaluate
+        anything while the user is locked out."""
+        if row.code_blocked_until is not None and row.code_blocked_until > now:
+            return CodeCheck(False, throttled_for=row.code_blocked_until - now)
         failures, since = row.code_failures, row.code_failures_since
         if since is not None and now - since >= self._policy.failure_window:
             failures, since = 0, None
@@ -96,8 +104,38 @@ class CodeVerifier:
                 await repository.set_code_failures(conn, row.user_id, 0, None)
                 return CodeCheck(True, "recovery_code")
         replayed = step is None and totp.matching_step(secret, code, now) is not None
-        await repository.set_code_failures(conn, row.user_id, failures + 1, since or now)
-        return CodeCheck(False, replayed=replayed)
+        failures_today = await self._count_failure(conn, row, failures + 1, since or now, now)
+        reached = failures_today if failures_today == self._policy.failures_per_day else None
+        return CodeCheck(False, replayed=replayed, daily_cap_reached_at=reached)
+
+    async def _count_failure(
+        self, conn: Connection, row: TwoFactorRow, failures: int, since: datetime, now: datetime
+    ) -> int:
+        """Count a wrong code in the window and in the day; lock the user out at a cap: until
+        the day is over at the daily cap, else at the window cap for the window times 2^(n-1),
+        n the window caps reached today (15 min, 30 min, 1 h, …). Returns the day's count."""
+        today, day_since = row.code_failures_today, row.code_failures_today_since
+        if day_since is None or now - day_since >= DAY:
+            today, day_since = 0, now
+        today += 1
+        day_end = day_since + DAY
+        blocked_until = None
+        if today >= self._policy.failures_per_day:
+            blocked_until = day_end
+        elif failures >= self._policy.failures_per_user:
+            caps_today = max(1, today // self._policy.failures_per_user)
+            escalated = since + self._policy.failure_window * 2 ** min(caps_today - 1, 16)
+            blocked_until = min(escalated, day_end)
+        await repository.record_code_failure(
+            conn,
+            row.user_id,
+            failures=failures,
+            since=since,
+            failures_today=today,
+            today_since=day_since,
+            blocked_until=blocked_until,
+        )
+        return today
 
 
 async def audit_code_failure(
@@ -109,7 +147,20 @@ async def audit_code_failure(
     *,
     failed_attempts: int | None = None,
 ) -> None:
-    """The audit entry of a refused code: throttled, replayed or wrong."""
+    """The audit entry of a refused code: throttled, replayed or wrong; at the daily cap also
+    the security notification (the password is probably known to someone else)."""
+    if check.daily_cap_reached_at is not None:
+        await audit.record(
+            conn,
+            "two_factor_suspicious_codes",
+            now,
+            user=user,
+            client=client,
+            failed_attempts=check.daily_cap_reached_at,
+        )
+        await events.publish_user_event(
+            conn, user, UserSuspiciousCodes(failed_attempts=check.daily_cap_reached_at), now
+        )
     if check.throttled_for is not None:
         await audit.record(
             conn,

@@ -25,11 +25,11 @@ from services.auth.login.devices import Devices
 from services.auth.login.login import Login
 from services.auth.login.throttling import LoginThrottle, ThrottlePolicy
 from services.auth.platform.config import AuthSettings, load_auth_settings
-from services.auth.platform.crypto import Sealer
+from services.auth.platform.crypto import Sealer, derive_key
 from services.auth.platform.housekeeping import Retention, run_housekeeping
 from services.auth.platform.outbox import OutboxRelay, Producer, RelaySettings
 from services.auth.sessions.keys import SEALING_PURPOSE, SigningKeys
-from services.auth.sessions.sessions import Sessions
+from services.auth.sessions.sessions import SUCCESSOR_PURPOSE, Sessions
 from services.auth.sessions.tokens import AccessTokens
 from services.auth.two_factor.activation import TwoFactor
 from services.auth.two_factor.phone import PhoneConfirmation
@@ -151,6 +151,8 @@ async def build_components(
         tokens,
         refresh_idle=timedelta(days=auth.refresh_token_idle_days),
         session_max=timedelta(days=auth.session_max_days),
+        reuse_interval=timedelta(seconds=auth.refresh_reuse_interval_seconds),
+        successor_key=derive_key(secret_key, SUCCESSOR_PURPOSE),
     )
     passwords = Passwords(uow, clock, hashing, policy, throttle)
     two_factor_policy = TwoFactorPolicy.from_settings(auth)

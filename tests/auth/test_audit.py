@@ -43,6 +43,7 @@ async def test_security_events_are_audited_without_secrets(
                 "/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
             )
         ).json()
+        auth.clock.advance(31)  # past the reuse interval: the replay is a reuse
         await auth.client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
         fresh = await auth.login()
         await auth.client.patch("/v1/me", json={"language": "de"}, headers=auth.bearer(fresh))

@@ -46,6 +46,9 @@ class AuthSettings(BaseSettings):
     access_token_seconds: int = Field(ACCESS_TOKEN_MAX_SECONDS, ge=30, le=ACCESS_TOKEN_MAX_SECONDS)
     refresh_token_idle_days: float = Field(14, gt=0, le=90)
     session_max_days: float = Field(30, gt=0, le=365)
+    # A used refresh token presented again this soon (a duplicated tab, a retry after a lost
+    # answer) gets the same successor instead of revoking the session (Okta allows 0-60 s).
+    refresh_reuse_interval_seconds: int = Field(30, ge=0, le=60)
 
     signing_key_publish_ahead_seconds: int = Field(600, ge=0, le=7 * 86400)
     signing_key_reload_seconds: int = Field(60, ge=1, le=3600)

@@ -83,6 +83,15 @@ async def lock_refresh_token(conn: Connection, digest: bytes) -> RefreshTokenSta
     return RefreshTokenState(session, row["token_expires_at"], row["used_at"])
 
 
+async def refresh_token_exists(conn: Connection, digest: bytes, session_id: UUID) -> bool:
+    found: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = $1 AND session_id = $2)",
+        digest,
+        session_id,
+    )
+    return found
+
+
 async def mark_refresh_token_used(conn: Connection, digest: bytes, now: datetime) -> None:
     await conn.execute("UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1", digest, now)
 

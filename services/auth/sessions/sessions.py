@@ -1,7 +1,10 @@
 """Use cases of staying logged in: starting a session, refresh, logout.
 
 A session is a refresh token family. Each refresh consumes the presented token and returns a new
-one; a consumed token presented again means it was copied, and the whole family is revoked.
+one; a consumed token presented again means it was copied, and the whole family is revoked —
+unless it comes back within the reuse interval (a duplicated tab, a retry after a lost answer):
+then it gets the same successor again, with a fresh access token. The successor is derived from
+the presented token with a keyed HMAC, so it can be answered again without being stored.
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ from services.auth.platform import audit
 from services.auth.platform.sql import Connection
 from services.auth.sessions import repository
 from services.auth.sessions.errors import InvalidRefreshToken
-from services.auth.sessions.tokens import AccessTokens, new_refresh_token, refresh_token_digest
+from services.auth.sessions.tokens import (
+    AccessTokens,
+    new_refresh_token,
+    refresh_token_digest,
+    successor_refresh_token,
+)
 from shared.clock import Clock
 from shared.db import UnitOfWork
 
@@ -54,6 +62,9 @@ class StartedSession:
 
 _Rotated = tuple[User, uuid.UUID, tuple[str, ...], str]
 
+SUCCESSOR_PURPOSE = "refresh-token-successor"
+"""The HKDF purpose of the key that derives a refresh token's successor."""
+
 
 class Sessions:
     def __init__(
@@ -64,12 +75,16 @@ class Sessions:
         *,
         refresh_idle: timedelta,
         session_max: timedelta,
+        reuse_interval: timedelta,
+        successor_key: bytes,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._tokens = tokens
         self._refresh_idle = refresh_idle
         self._session_max = session_max
+        self._reuse_interval = reuse_interval
+        self._successor_key = successor_key
 
     async def start(
         self, conn: Connection, user: User, amr: tuple[str, ...], client: ClientInfo, now: datetime
@@ -108,17 +123,23 @@ class Sessions:
         return TokenPair(access.token, started.refresh_token, access.expires_in)
 
     async def refresh(self, refresh_token: str, client: ClientInfo) -> TokenPair:
-        """Exchange a refresh token for a new pair; the presented token is used up."""
+        """Exchange a refresh token for a new pair; the presented token is used up. Presented
+        again within the reuse interval it yields the same successor; later, it revokes the
+        session."""
         digest = refresh_token_digest(refresh_token)
 
         async def rotate_or_revoke(conn: Connection) -> _Rotated | None:
             state = await repository.lock_refresh_token(conn, digest)
             if state is None or state.session.revoked_at is not None:
                 return None
-            if state.used_at is not None:
-                await self._revoke_reused_family(conn, state.session, client)
-                return None
-            return await self._rotate(conn, state, digest)
+            if state.used_at is None:
+                return await self._rotate(conn, state, digest, refresh_token)
+            if self._clock.now() - state.used_at <= self._reuse_interval:
+                again = await self._successor_again(conn, state, refresh_token)
+                if again is not None:
+                    return again
+            await self._revoke_reused_family(conn, state.session, client)
+            return None
 
         issued = await self._uow.run(rotate_or_revoke)
         if issued is None:
@@ -144,8 +165,28 @@ class Sessions:
 
         await self._uow.run(end_session)
 
+    async def _successor_again(
+        self, conn: Connection, state: repository.RefreshTokenState, refresh_token: str
+    ) -> _Rotated | None:
+        """The successor already issued for this token (None when there is none, e.g. a token
+        rotated before successors were derived), for a live session of an active user."""
+        session = state.session
+        if session.expires_at <= self._clock.now():
+            return None
+        successor, successor_digest = successor_refresh_token(self._successor_key, refresh_token)
+        if not await repository.refresh_token_exists(conn, successor_digest, session.id):
+            return None
+        user = await accounts_repository.get_user(conn, session.user_id)
+        if user is None or not user.active:
+            return None
+        return user, session.id, session.amr, successor
+
     async def _rotate(
-        self, conn: Connection, state: repository.RefreshTokenState, digest: bytes
+        self,
+        conn: Connection,
+        state: repository.RefreshTokenState,
+        digest: bytes,
+        refresh_token: str,
     ) -> _Rotated | None:
         now = self._clock.now()
         session = state.session
@@ -155,7 +196,7 @@ class Sessions:
         if user is None or not user.active:
             return None
         await repository.mark_refresh_token_used(conn, digest, now)
-        new_token, new_digest = new_refresh_token()
+        new_token, new_digest = successor_refresh_token(self._successor_key, refresh_token)
         await repository.insert_refresh_token(
             conn, new_digest, session.id, now, min(now + self._refresh_idle, session.expires_at)
         )

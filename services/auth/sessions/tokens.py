@@ -6,7 +6,9 @@ belong to, so "every other session" can be told from the current one.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -43,6 +45,16 @@ def new_refresh_token() -> tuple[str, bytes]:
     """A new opaque refresh token (256 random bits) and the digest that is stored."""
     token = REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
     return token, refresh_token_digest(token)
+
+
+def successor_refresh_token(key: bytes, token: str) -> tuple[str, bytes]:
+    """The refresh token that replaces `token` at its rotation, and its digest: an HMAC of the
+    presented token under a key derived from CLOCHETTE_SECRET_KEY. Unpredictable without that
+    key and the presented token, and the same every time, so a retry within the reuse interval
+    is answered with the same successor without storing it anywhere."""
+    mac = hmac.new(key, token.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+    successor = REFRESH_TOKEN_PREFIX + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    return successor, refresh_token_digest(successor)
 
 
 def refresh_token_digest(token: str) -> bytes:

@@ -5,10 +5,12 @@ Kafka event arrive in the bell, read it, page through the list, turn 2FA off."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pyotp
@@ -119,6 +121,15 @@ async def test_the_whole_journey(stack: Stack, chromium_executable: str, artifac
             ),
         )
         page.on("pageerror", lambda e: problems.append(str(e)))
+        login_bodies: list[dict[str, Any]] = []
+        page.on(
+            "request",
+            lambda r: (
+                login_bodies.append(json.loads(r.post_data or "{}"))
+                if r.method == "POST" and "/v1/auth/login" in r.url
+                else None
+            ),
+        )
         badge_statuses: list[int] = []
         page.on(
             "response",
@@ -131,6 +142,10 @@ async def test_the_whole_journey(stack: Stack, chromium_executable: str, artifac
         try:
             # Log in with the demo login; the e-mail is shown read-only with the explanation.
             assert await log_in(page, stack, email, password)
+            # The browser keeps the login's device token (not a credential) for the next logins.
+            device = await page.evaluate("() => localStorage.getItem('clochette.device_token')")
+            assert device is not None
+            assert device.startswith("cld_"), device
             await expect(page.locator("#email")).to_have_value(email)
             await expect(page.locator("#email")).to_have_attribute("readonly", "")
             await expect(page.locator("#email-explain")).to_contain_text("administrator")
@@ -164,6 +179,8 @@ async def test_the_whole_journey(stack: Stack, chromium_executable: str, artifac
             await expect(page.locator("#settings-heading")).to_be_visible()
             me = profiles.latest
             assert me["two_factor"]["enabled"] is True
+            # The password step and every code sent the device token of the first login.
+            assert [b.get("device_token") for b in login_bodies[1:]] == [device] * 3
 
             # The password change and the new 2FA were notified (auth.users → notifier).
             bell = page.locator("#bell-button")

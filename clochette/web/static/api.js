@@ -4,11 +4,21 @@
 // token lives in sessionStorage, so a reload of the tab keeps the user logged in while closing
 // the tab ends it, and other tabs and sites never see it. The page's CSP allows scripts from
 // this origin only (no inline script, no eval) and Trusted Types close the DOM XSS sinks, which
-// is what keeps a script from reading sessionStorage in the first place. localStorage is not
-// used: it is shared by every tab and outlives the browser session.
+// is what keeps a script from reading sessionStorage in the first place. localStorage holds
+// only the device token: it is not a credential (it lets no one in without the password), it
+// only tells the auth service that this browser logged in before, so guessing from elsewhere
+// cannot get this browser throttled. It has to outlive the tab, hence localStorage.
+//
+// Tabs: a duplicated tab starts with a copy of sessionStorage, so two tabs may hold one refresh
+// token. Refreshes take a Web Lock shared by every tab of this origin, and a tab that rotated a
+// token tells the others (BroadcastChannel), so the tabs holding it adopt the new pair instead
+// of presenting the used one again (the server's reuse interval covers the remaining race).
 
 const REFRESH_KEY = "clochette.refresh_token";
+const DEVICE_KEY = "clochette.device_token";
+const REFRESH_LOCK = "clochette.refresh";
 const REFRESH_MARGIN_SECONDS = 60;
+const tabs = "BroadcastChannel" in globalThis ? new BroadcastChannel("clochette.session") : null;
 
 let config = null;
 let accessToken = null;
@@ -85,6 +95,27 @@ function keep(pair) {
   refreshTimer = setTimeout(() => refresh().catch(() => {}), seconds * 1000);
 }
 
+function deviceToken() {
+  try {
+    return localStorage.getItem(DEVICE_KEY) || undefined;
+  } catch {
+    return undefined; // storage disabled: log in without one
+  }
+}
+
+function keepDevice(body) {
+  try {
+    if (body.device_token) localStorage.setItem(DEVICE_KEY, body.device_token);
+  } catch {
+    // storage disabled or full: the next login simply comes without a device token
+  }
+}
+
+tabs?.addEventListener("message", (event) => {
+  const { previous, pair } = event.data || {};
+  if (previous && pair && previous === sessionStorage.getItem(REFRESH_KEY)) keep(pair);
+});
+
 function forget() {
   accessToken = null;
   clearTimeout(refreshTimer);
@@ -95,9 +126,11 @@ function forget() {
  * twice counts as reuse and ends the session, so concurrent 401s share one refresh. */
 export function refresh() {
   if (refreshing) return refreshing;
-  refreshing = (async () => {
+  const startedWith = sessionStorage.getItem(REFRESH_KEY);
+  const rotate = async () => {
     const stored = sessionStorage.getItem(REFRESH_KEY);
     if (!stored) throw new ApiError(401, {});
+    if (stored !== startedWith && accessToken) return; // another tab rotated it meanwhile
     const response = await send("auth", "/v1/auth/refresh", {
       method: "POST",
       body: { refresh_token: stored },
@@ -108,8 +141,12 @@ export function refresh() {
       throw await failure(response);
     }
     if (!response.ok) throw await failure(response);
-    keep(await response.json());
-  })().finally(() => {
+    const pair = await response.json();
+    keep(pair);
+    tabs?.postMessage({ previous: stored, pair });
+  };
+  const once = navigator.locks ? navigator.locks.request(REFRESH_LOCK, rotate) : rotate();
+  refreshing = once.finally(() => {
     refreshing = null;
   });
   return refreshing;
@@ -139,11 +176,14 @@ export async function call(service, path, options = {}) {
 export async function login(email, password) {
   const response = await send("auth", "/v1/auth/login", {
     method: "POST",
-    body: { email, password },
+    body: { email, password, device_token: deviceToken() },
   });
   if (!response.ok) throw await failure(response);
   const body = await response.json();
-  if (!body.mfa_required) keep(body);
+  if (!body.mfa_required) {
+    keep(body);
+    keepDevice(body);
+  }
   return body;
 }
 
@@ -151,10 +191,12 @@ export async function login(email, password) {
 export async function secondFactor(mfaToken, code) {
   const response = await send("auth", "/v1/auth/login/2fa", {
     method: "POST",
-    body: { mfa_token: mfaToken, code },
+    body: { mfa_token: mfaToken, code, device_token: deviceToken() },
   });
   if (!response.ok) throw await failure(response);
-  keep(await response.json());
+  const body = await response.json();
+  keep(body);
+  keepDevice(body);
 }
 
 /** POST /v1/auth/logout (the server ends the session), then forget the tokens. */

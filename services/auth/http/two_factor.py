@@ -38,8 +38,9 @@ async def request_phone_code(
     phone_confirmation: NamedDependency[PhoneConfirmation],
     client: NamedDependency[ClientInfo],
 ) -> None:
-    """422 for a number that is not a valid mobile number; 429 with Retry-After during the
-    resend cooldown or past the hourly cap (per user and per number); 409 when 2FA is on."""
+    """422 for a number that is not a valid mobile number; 429 `sms-limit-reached` with
+    Retry-After (and `limit`) during the resend cooldown or past a cap of the SMS budget (per
+    user, per number and per organisation, hourly and daily); 409 when 2FA is on."""
     await phone_confirmation.request_code(principal, data.phone_number, client)
 
 

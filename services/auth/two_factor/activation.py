@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from services.auth.accounts.passwords import Passwords
 from services.auth.accounts.profile import require_live_user
-from services.auth.domain import ClientInfo
+from services.auth.domain import ClientInfo, User
 from services.auth.login.errors import TooManyAttempts
 from services.auth.platform import audit, events
 from services.auth.platform.sql import Connection
 from services.auth.sessions import repository as sessions_repository
 from services.auth.two_factor import recovery_codes, repository
-from services.auth.two_factor.errors import InvalidCode, TwoFactorStateConflict
+from services.auth.two_factor.errors import (
+    InvalidCode,
+    TwoFactorNotEnabled,
+    TwoFactorStateConflict,
+)
 from services.auth.two_factor.verifier import CodeCheck, CodeVerifier, audit_code_failure
 from shared.clock import Clock
 from shared.db import UnitOfWork
@@ -88,27 +92,35 @@ class TwoFactor:
     async def deactivate(self, principal: Principal, password: str, client: ClientInfo) -> None:
         """Back to password-only login: needs the password; removes the secret, the confirmed
         number and the recovery codes, and ends every other session of the user."""
-        user = await self._uow.read(lambda conn: require_live_user(conn, principal, self._clock))
+        user, state = await self._uow.read(lambda conn: self._user_and_state(conn, principal))
+        if state is None or not state.enabled:
+            # Nothing to turn off; it also removed the SMS codes, so it reset the SMS limits.
+            raise TwoFactorNotEnabled()
         await self._passwords.confirm(user, password, client, "two_factor_password_refused")
         now = self._clock.now()
 
         async def turn_off(conn: Connection) -> None:
             row = await repository.lock_two_factor(conn, user.id, now)
-            was_enabled = row.enabled
+            if not row.enabled:
+                raise TwoFactorNotEnabled()
             await repository.remove_two_factor(conn, user.id)
             ended = await sessions_repository.revoke_sessions_of_user(
                 conn, user.id, "two_factor_disabled", now, keep=principal.session_id
             )
-            if was_enabled:
-                await events.publish_user_event(conn, user, UserTwoFactorDisabled(), now)
+            await events.publish_user_event(conn, user, UserTwoFactorDisabled(), now)
             await audit.record(
                 conn,
                 "two_factor_disabled",
                 now,
                 user=user,
                 client=client,
-                was_enabled=was_enabled,
                 other_sessions_revoked=ended,
             )
 
         await self._uow.run(turn_off)
+
+    async def _user_and_state(
+        self, conn: Connection, principal: Principal
+    ) -> tuple[User, repository.TwoFactorRow | None]:
+        user = await require_live_user(conn, principal, self._clock)
+        return user, await repository.get_two_factor(conn, user.id)

@@ -33,9 +33,6 @@ class TwoFactorPolicy:
     failures_per_token: int
     failures_per_user: int
     failure_window: timedelta
-    resend_cooldown: timedelta
-    hourly_cap_per_user: int
-    hourly_cap_per_number: int
 
     @classmethod
     def from_settings(cls, auth: AuthSettings) -> TwoFactorPolicy:
@@ -45,9 +42,6 @@ class TwoFactorPolicy:
             failures_per_token=auth.mfa_max_failures_per_token,
             failures_per_user=auth.code_failures_per_user,
             failure_window=timedelta(seconds=auth.code_failure_window_seconds),
-            resend_cooldown=timedelta(seconds=auth.sms_resend_cooldown_seconds),
-            hourly_cap_per_user=auth.sms_hourly_cap_per_user,
-            hourly_cap_per_number=auth.sms_hourly_cap_per_number,
         )
 
 

@@ -33,6 +33,7 @@ from services.auth.sessions.sessions import SUCCESSOR_PURPOSE, Sessions
 from services.auth.sessions.tokens import AccessTokens
 from services.auth.two_factor.activation import TwoFactor
 from services.auth.two_factor.phone import PhoneConfirmation
+from services.auth.two_factor.sms_budget import SmsBudget
 from services.auth.two_factor.verifier import TOTP_SEALING_PURPOSE, CodeVerifier, TwoFactorPolicy
 from shared.clock import Clock, SystemClock
 from shared.cors import cors_config, with_cors
@@ -181,6 +182,7 @@ async def build_components(
             clock,
             secret_key=secret_key,
             policy=two_factor_policy,
+            budget=SmsBudget.from_settings(auth),
             verifier=verifier,
             log_sms=not settings.is_production,
         ),

@@ -67,6 +67,19 @@ class UserSuspiciousCodes(_Strict):
     failed_attempts: Annotated[int, Field(ge=1)]
 
 
+class UserRecoveryCodesRegenerated(_Strict):
+    """New recovery codes replaced the old ones (which stopped working)."""
+
+    type_name: ClassVar[str] = "user.recovery_codes_regenerated"
+
+
+class UserRecoveryCodeUsed(_Strict):
+    """A recovery code was used to log in; `remaining` unused codes are left."""
+
+    type_name: ClassVar[str] = "user.recovery_code_used"
+    remaining: Annotated[int, Field(ge=0, description="Unused recovery codes left.")]
+
+
 USER_EVENT_PAYLOADS: tuple[type[_Strict], ...] = (
     UserCreated,
     UserLanguageChanged,
@@ -75,4 +88,6 @@ USER_EVENT_PAYLOADS: tuple[type[_Strict], ...] = (
     UserTwoFactorEnabled,
     UserTwoFactorDisabled,
     UserSuspiciousCodes,
+    UserRecoveryCodesRegenerated,
+    UserRecoveryCodeUsed,
 )

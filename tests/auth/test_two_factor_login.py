@@ -202,21 +202,31 @@ async def test_a_recovery_code_works_once(auth: AuthHarness) -> None:
     assert (await second_step(auth, await mfa_token(auth), codes[3])).status_code == 401
     assert (await second_step(auth, await mfa_token(auth), codes[4])).status_code == 200
     assert "recovery_code_used" in await audit_events(auth)
+    published = await outbox_types(auth)
+    left = [data for kind, data in published if kind == "user.recovery_code_used"]
+    assert left == [{"remaining": 9}, {"remaining": 8}]
 
 
-async def test_regenerating_recovery_codes_needs_the_password(auth: AuthHarness) -> None:
+async def test_regenerating_recovery_codes_needs_the_password_and_a_code(
+    auth: AuthHarness,
+) -> None:
     await auth.create_user()
     headers = auth.bearer(await auth.login())
-    _, old = await enable_two_factor(auth, headers)
+    secret, old = await enable_two_factor(auth, headers)
+    code = code_at(secret, auth.clock.now())
     wrong = await auth.client.post(
-        "/v1/me/2fa/recovery-codes", json={"password": "not my password"}, headers=headers
+        "/v1/me/2fa/recovery-codes",
+        json={"password": "not my password", "code": code},
+        headers=headers,
     )
     assert wrong.status_code == 401
+    assert wrong.json()["type"].endswith("/wrong-current-password")
     new = await auth.client.post(
-        "/v1/me/2fa/recovery-codes", json={"password": PASSWORD}, headers=headers
+        "/v1/me/2fa/recovery-codes", json={"password": PASSWORD, "code": code}, headers=headers
     )
-    assert new.status_code == 200
+    assert new.status_code == 200, new.text
     assert len(new.json()["recovery_codes"]) == 10
+    assert ("user.recovery_codes_regenerated", {}) in await outbox_types(auth)
     assert (await second_step(auth, await mfa_token(auth), old[0])).status_code == 401
     fresh = new.json()["recovery_codes"][0]
     assert (await second_step(auth, await mfa_token(auth), fresh)).status_code == 200
@@ -235,7 +245,7 @@ async def test_the_stored_secret_is_sealed_not_the_base32_secret(auth: AuthHarne
     assert all(len(r["code_digest"]) == 32 for r in digests)
 
 
-async def test_deactivation_needs_the_password_and_restores_password_only_login(
+async def test_deactivation_needs_the_password_and_a_code_and_restores_password_only_login(
     auth: AuthHarness,
 ) -> None:
     await auth.create_user()
@@ -244,13 +254,15 @@ async def test_deactivation_needs_the_password_and_restores_password_only_login(
     other = await second_step(auth, await mfa_token(auth), code_at(secret, auth.clock.now()))
     other_refresh = other.json()["refresh_token"]
 
+    auth.clock.advance(30)
+    code = code_at(secret, auth.clock.now())
     wrong = await auth.client.request(
-        "DELETE", "/v1/me/2fa", json={"password": "not my password"}, headers=headers
+        "DELETE", "/v1/me/2fa", json={"password": "not my password", "code": code}, headers=headers
     )
     assert wrong.status_code == 401
     assert "two_factor_password_refused" in await audit_events(auth)
     off = await auth.client.request(
-        "DELETE", "/v1/me/2fa", json={"password": PASSWORD}, headers=headers
+        "DELETE", "/v1/me/2fa", json={"password": PASSWORD, "code": code}, headers=headers
     )
     assert off.status_code == 204, off.text
 

@@ -104,6 +104,70 @@ async def polling_pauses_while_hidden(page: Page) -> None:
         await page.evaluate(SHOW)
 
 
+APOSTROPHE = "\N{RIGHT SINGLE QUOTATION MARK}"
+# The page's own words for the refusals of the step-up and the SMS budget, in each language.
+REFUSAL_MESSAGES = {
+    "en": [
+        "Two-factor authentication is on: also enter a code from your authenticator app or a "
+        "recovery code.",
+        "Two-factor authentication is already off.",
+        "Too many codes were sent to this number. You can ask again in 5 minutes.",
+        "Your organisation has asked for too many codes. You can ask again in 2 hours.",
+    ],
+    "nl": [
+        "Tweestapsverificatie staat aan: geef ook een code uit je authenticator-app of een "
+        "herstelcode in.",
+        "Tweestapsverificatie staat al uit.",
+        "Er werden te veel codes naar dit nummer gestuurd. Je kunt over 5 minuten opnieuw een "
+        "code vragen.",
+        "Je organisatie heeft te veel codes gevraagd. Je kunt over 2 uur opnieuw een code vragen.",
+    ],
+    "fr": [
+        f"L{APOSTROPHE}authentification à deux facteurs est activée : saisissez aussi un code "
+        "de votre application ou un code de récupération.",
+        f"L{APOSTROPHE}authentification à deux facteurs est déjà désactivée.",
+        "Trop de codes ont été envoyés à ce numéro. Vous pourrez en redemander un dans 5 minutes.",
+        "Votre organisation a demandé trop de codes. Vous pourrez en redemander un dans 2 heures.",
+    ],
+    "de": [
+        "Die Zwei-Faktor-Authentifizierung ist aktiv: Geben Sie auch einen Code aus Ihrer App "
+        "oder einen Wiederherstellungscode ein.",
+        "Die Zwei-Faktor-Authentifizierung ist bereits ausgeschaltet.",
+        "An diese Nummer wurden zu viele Codes gesendet. Sie können in 5 Minuten erneut einen "
+        "anfordern.",
+        "Ihre Organisation hat zu viele Codes angefordert. Sie können in 2 Stunden erneut einen "
+        "anfordern.",
+    ],
+}
+
+
+async def refusal_messages(page: Page) -> dict[str, list[str]]:
+    """What the settings page says for each new refusal, in the four languages."""
+    messages: dict[str, list[str]] = await page.evaluate(
+        """async () => {
+            const { describe } = await import("/static/settings.js");
+            const { language, setLanguage } = await import("/static/i18n.js");
+            const before = language();
+            const refusals = [
+                { status: 401, slug: "second-factor-required", problem: {} },
+                { status: 409, slug: "two-factor-not-enabled", problem: {} },
+                { status: 429, slug: "sms-limit-reached", retryAfter: 300,
+                  problem: { limit: "number_hourly" } },
+                { status: 429, slug: "sms-limit-reached", retryAfter: 7200,
+                  problem: { limit: "organization_daily" } },
+            ];
+            const out = {};
+            for (const lang of ["en", "nl", "fr", "de"]) {
+                setLanguage(lang);
+                out[lang] = refusals.map((error) => describe(error));
+            }
+            setLanguage(before);
+            return out;
+        }"""
+    )
+    return messages
+
+
 async def test_the_whole_journey(stack: Stack, chromium_executable: str, artifacts: Path) -> None:
     email, password = stack.demo_login()
     async with chromium(chromium_executable) as browser:
@@ -241,14 +305,31 @@ async def test_the_whole_journey(stack: Stack, chromium_executable: str, artifac
 
             await polling_pauses_while_hidden(page)
 
-            # Deactivate 2FA (red button, asks the password).
+            # New recovery codes need the password and a second factor (here a recovery code).
+            await page.get_by_role("button", name="New recovery codes").click()
+            await page.locator("#renew-password").fill(NEW_PASSWORD)
+            await page.get_by_role("button", name="Create new recovery codes").click()
+            await expect(page.locator("#two-factor-error")).to_contain_text(
+                "also enter a code from your authenticator app"
+            )
+            await page.locator("#renew-code").fill(recovery[0])
+            await page.get_by_role("button", name="Create new recovery codes").click()
+            renewed_codes = page.locator("#recovery-codes li")
+            await expect(renewed_codes).to_have_count(10)
+            renewed = [text.strip() for text in await renewed_codes.all_inner_texts()]
+            assert not set(renewed) & set(recovery)
+            await page.get_by_role("button", name="I have saved my codes").click()
+
+            # Deactivate 2FA (red button, asks the password and a code).
             await page.get_by_role("button", name="Deactivate", exact=True).click()
             await page.locator("#deactivate-password").fill(NEW_PASSWORD)
+            await page.locator("#deactivate-code").fill(renewed[0])
             await page.get_by_role("button", name="Deactivate two-factor authentication").click()
             await expect(page.locator("#two-factor-status")).to_have_text(
                 "Two-factor authentication is now off."
             )
             await expect(page.get_by_role("button", name="Activate", exact=True)).to_be_visible()
+            assert await refusal_messages(page) == REFUSAL_MESSAGES
             assert not problems, problems
             # Conditional polling worked cross-origin: the ETag was readable and sent back.
             assert 304 in badge_statuses, badge_statuses

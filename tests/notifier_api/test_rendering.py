@@ -510,6 +510,87 @@ CASES: dict[str, tuple[str, dict[str, Any], str | None, dict[str, tuple[str, str
             ),
         },
     ),
+    "recovery-codes-regenerated": (
+        "security.recovery_codes_regenerated",
+        {},
+        SECURITY,
+        {
+            "nl": (
+                "Nieuwe herstelcodes aangemaakt",
+                "Uw vorige herstelcodes werken niet meer. Was u dit niet? Neem dan meteen "
+                "contact op met uw beheerder.",
+            ),
+            "fr": (
+                "Nouveaux codes de récupération créés",
+                "Vos anciens codes de récupération ne fonctionnent plus. Si ce n'était pas vous, "
+                "contactez immédiatement votre administrateur.",
+            ),
+            "en": (
+                "New recovery codes created",
+                "Your previous recovery codes no longer work. If this was not you, contact your "
+                "administrator at once.",
+            ),
+            "de": (
+                "Neue Wiederherstellungscodes erstellt",
+                "Ihre bisherigen Wiederherstellungscodes funktionieren nicht mehr. Waren Sie das "
+                "nicht? Wenden Sie sich sofort an Ihren Administrator.",
+            ),
+        },
+    ),
+    "recovery-code-used-one-left": (
+        "security.recovery_code_used",
+        {"remaining": 1},
+        SECURITY,
+        {
+            "nl": (
+                "Er werd aangemeld met een herstelcode",
+                "U hebt nog 1 ongebruikte herstelcode. Was u dit niet? Wijzig dan uw wachtwoord "
+                "en neem contact op met uw beheerder.",
+            ),
+            "fr": (
+                "Un code de récupération a servi à vous connecter",
+                "Il vous reste 1 code de récupération inutilisé. Si ce n'était pas vous, "
+                "modifiez votre mot de passe et contactez votre administrateur.",
+            ),
+            "en": (
+                "A recovery code was used to sign in",
+                "You have 1 unused recovery code left. If this was not you, change your password "
+                "and contact your administrator.",
+            ),
+            "de": (
+                "Zur Anmeldung wurde ein Wiederherstellungscode verwendet",
+                "Sie haben noch 1 unbenutzten Wiederherstellungscode. Waren Sie das nicht? Ändern "
+                "Sie Ihr Passwort und wenden Sie sich an Ihren Administrator.",
+            ),
+        },
+    ),
+    "recovery-code-used-nine-left": (
+        "security.recovery_code_used",
+        {"remaining": 9},
+        SECURITY,
+        {
+            "nl": (
+                "Er werd aangemeld met een herstelcode",
+                "U hebt nog 9 ongebruikte herstelcodes. Was u dit niet? Wijzig dan uw "
+                "wachtwoord en neem contact op met uw beheerder.",
+            ),
+            "fr": (
+                "Un code de récupération a servi à vous connecter",
+                "Il vous reste 9 codes de récupération inutilisés. Si ce n'était pas vous, "
+                "modifiez votre mot de passe et contactez votre administrateur.",
+            ),
+            "en": (
+                "A recovery code was used to sign in",
+                "You have 9 unused recovery codes left. If this was not you, change your "
+                "password and contact your administrator.",
+            ),
+            "de": (
+                "Zur Anmeldung wurde ein Wiederherstellungscode verwendet",
+                "Sie haben noch 9 unbenutzte Wiederherstellungscodes. Waren Sie das nicht? "
+                "Ändern Sie Ihr Passwort und wenden Sie sich an Ihren Administrator.",
+            ),
+        },
+    ),
 }
 
 GENERIC = {
@@ -541,6 +622,8 @@ def test_every_platform_topic_and_security_type_has_a_case() -> None:
         "security.two_factor_enabled",
         "security.two_factor_disabled",
         "security.suspicious_codes",
+        "security.recovery_codes_regenerated",
+        "security.recovery_code_used",
     }
     assert covered == topics | security
 
@@ -570,6 +653,7 @@ def test_an_unknown_type_gets_a_generic_text(language: str) -> None:
             },
         ),
         ("security.suspicious_codes", {"failed_attempts": "3"}),
+        ("security.recovery_code_used", {}),
         ("inbox.received", {**inbox("fax")}),
     ],
 )

@@ -289,6 +289,10 @@ async def test_user_events_keep_the_projection_and_security_events_reach_the_bel
                     "user.suspicious_codes", alice, {"failed_attempts": 5}, "2026-11-28T08:04:00Z"
                 ),
                 user_event("user.two_factor_disabled", alice, {}, "2026-11-28T08:05:00Z"),
+                user_event("user.recovery_codes_regenerated", alice, {}, "2026-11-28T08:05:10Z"),
+                user_event(
+                    "user.recovery_code_used", alice, {"remaining": 9}, "2026-11-28T08:05:20Z"
+                ),
                 user_event(
                     "user.created",
                     bob,
@@ -301,7 +305,7 @@ async def test_user_events_keep_the_projection_and_security_events_reach_the_bel
             key=b"same-partition",
         )
         await wait_until(
-            lambda: _committed_to(kafka_bootstrap, ingest_settings, users_topic, 9), what="commit"
+            lambda: _committed_to(kafka_bootstrap, ingest_settings, users_topic, 11), what="commit"
         )
     recipients = {r["user_id"]: r for r in await fetch(database_url, "SELECT * FROM recipients")}
     assert recipients[alice]["language"] == "fr"
@@ -312,13 +316,15 @@ async def test_user_events_keep_the_projection_and_security_events_reach_the_bel
     rows = await fetch(
         database_url, "SELECT user_id, type, params FROM notifications ORDER BY type"
     )
-    assert [(r["user_id"], r["type"], json.loads(r["params"])) for r in rows] == [
+    assert sorted((r["user_id"], r["type"], json.loads(r["params"])) for r in rows) == [
         (alice, "security.password_changed", {}),
+        (alice, "security.recovery_code_used", {"remaining": 9}),
+        (alice, "security.recovery_codes_regenerated", {}),
         (alice, "security.suspicious_codes", {"failed_attempts": 5}),
         (alice, "security.two_factor_disabled", {}),
         (alice, "security.two_factor_enabled", {}),
     ]
-    assert recipients[alice]["unread_count"] == 4
+    assert recipients[alice]["unread_count"] == 6
 
 
 async def test_an_event_for_a_user_not_yet_projected_is_kept(

@@ -333,7 +333,7 @@ def test_asyncapi_documents_every_topic_read_and_written() -> None:
     assert set(document["channels"]) == {*PLATFORM_TOPICS, "auth.users", "notifier.dlq"}
     assert document["channels"]["payment.received"]["address"] == "p.payment.received"
     users = document["channels"]["auth.users"]["messages"]
-    assert len(users) == 7
+    assert len(users) == 9
     assert "user.suspicious_codes.v1" in users
     actions = {name: op["action"] for name, op in document["operations"].items()}
     assert actions["send:notifier.dlq"] == "send"

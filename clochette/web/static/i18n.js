@@ -71,7 +71,22 @@ const STRINGS = {
     recovery_explain:
       "Keep these codes somewhere safe: each one lets you log in once without your phone. They are shown only now.",
     recovery_done: "I have saved my codes",
-    deactivate_explain: "Enter your password to turn two-factor authentication off.",
+    deactivate_explain:
+      "Enter your password and a code from your authenticator app (or an unused recovery code) to turn two-factor authentication off.",
+    step_up_code: "Code from your app, or a recovery code",
+    renew_codes: "New recovery codes",
+    renew_explain:
+      "Enter your password and a code from your authenticator app (or an unused recovery code). Your current recovery codes will stop working.",
+    renew_submit: "Create new recovery codes",
+    recovery_codes_renewed: "New recovery codes were created; the previous ones no longer work.",
+    err_second_factor_required:
+      "Two-factor authentication is on: also enter a code from your authenticator app or a recovery code.",
+    err_two_factor_not_enabled: "Two-factor authentication is already off.",
+    err_sms_cooldown: "A code was sent a moment ago. You can ask for a new one {when}.",
+    err_sms_user: "You have asked for too many codes. You can ask again {when}.",
+    err_sms_number: "Too many codes were sent to this number. You can ask again {when}.",
+    err_sms_organization:
+      "Your organisation has asked for too many codes. You can ask again {when}.",
     deactivate_submit: "Deactivate two-factor authentication",
     two_factor_enabled: "Two-factor authentication is now on.",
     two_factor_disabled: "Two-factor authentication is now off.",
@@ -143,7 +158,23 @@ const STRINGS = {
     recovery_explain:
       "Bewaar deze codes op een veilige plek: met elke code kun je je één keer aanmelden zonder je telefoon. Ze worden alleen nu getoond.",
     recovery_done: "Ik heb mijn codes bewaard",
-    deactivate_explain: "Geef je wachtwoord in om tweestapsverificatie uit te zetten.",
+    deactivate_explain:
+      "Geef je wachtwoord en een code uit je authenticator-app (of een ongebruikte herstelcode) in om tweestapsverificatie uit te zetten.",
+    step_up_code: "Code uit je app, of een herstelcode",
+    renew_codes: "Nieuwe herstelcodes",
+    renew_explain:
+      "Geef je wachtwoord en een code uit je authenticator-app (of een ongebruikte herstelcode) in. Je huidige herstelcodes werken daarna niet meer.",
+    renew_submit: "Nieuwe herstelcodes aanmaken",
+    recovery_codes_renewed: "Er zijn nieuwe herstelcodes aangemaakt; de vorige werken niet meer.",
+    err_second_factor_required:
+      "Tweestapsverificatie staat aan: geef ook een code uit je authenticator-app of een herstelcode in.",
+    err_two_factor_not_enabled: "Tweestapsverificatie staat al uit.",
+    err_sms_cooldown: "Er werd net een code verstuurd. Je kunt {when} een nieuwe vragen.",
+    err_sms_user: "Je hebt te veel codes gevraagd. Je kunt {when} opnieuw een code vragen.",
+    err_sms_number:
+      "Er werden te veel codes naar dit nummer gestuurd. Je kunt {when} opnieuw een code vragen.",
+    err_sms_organization:
+      "Je organisatie heeft te veel codes gevraagd. Je kunt {when} opnieuw een code vragen.",
     deactivate_submit: "Tweestapsverificatie deactiveren",
     two_factor_enabled: "Tweestapsverificatie staat nu aan.",
     two_factor_disabled: "Tweestapsverificatie staat nu uit.",
@@ -217,7 +248,23 @@ const STRINGS = {
       "Conservez ces codes en lieu sûr : chacun permet de vous connecter une fois sans votre téléphone. Ils ne sont affichés qu’une seule fois.",
     recovery_done: "J’ai conservé mes codes",
     deactivate_explain:
-      "Saisissez votre mot de passe pour désactiver l’authentification à deux facteurs.",
+      "Saisissez votre mot de passe et un code de votre application d’authentification (ou un code de récupération inutilisé) pour désactiver l’authentification à deux facteurs.",
+    step_up_code: "Code de l’application, ou code de récupération",
+    renew_codes: "Nouveaux codes de récupération",
+    renew_explain:
+      "Saisissez votre mot de passe et un code de votre application d’authentification (ou un code de récupération inutilisé). Vos codes de récupération actuels cesseront de fonctionner.",
+    renew_submit: "Créer de nouveaux codes de récupération",
+    recovery_codes_renewed:
+      "De nouveaux codes de récupération ont été créés ; les précédents ne fonctionnent plus.",
+    err_second_factor_required:
+      "L’authentification à deux facteurs est activée : saisissez aussi un code de votre application ou un code de récupération.",
+    err_two_factor_not_enabled: "L’authentification à deux facteurs est déjà désactivée.",
+    err_sms_cooldown: "Un code vient d’être envoyé. Vous pourrez en demander un nouveau {when}.",
+    err_sms_user: "Vous avez demandé trop de codes. Vous pourrez en redemander un {when}.",
+    err_sms_number:
+      "Trop de codes ont été envoyés à ce numéro. Vous pourrez en redemander un {when}.",
+    err_sms_organization:
+      "Votre organisation a demandé trop de codes. Vous pourrez en redemander un {when}.",
     deactivate_submit: "Désactiver l’authentification à deux facteurs",
     two_factor_enabled: "L’authentification à deux facteurs est maintenant activée.",
     two_factor_disabled: "L’authentification à deux facteurs est maintenant désactivée.",
@@ -292,7 +339,23 @@ const STRINGS = {
       "Bewahren Sie diese Codes sicher auf: Mit jedem können Sie sich einmal ohne Ihr Telefon anmelden. Sie werden nur jetzt angezeigt.",
     recovery_done: "Ich habe meine Codes gespeichert",
     deactivate_explain:
-      "Geben Sie Ihr Passwort ein, um die Zwei-Faktor-Authentifizierung auszuschalten.",
+      "Geben Sie Ihr Passwort und einen Code aus Ihrer Authenticator-App (oder einen unbenutzten Wiederherstellungscode) ein, um die Zwei-Faktor-Authentifizierung auszuschalten.",
+    step_up_code: "Code aus der App oder Wiederherstellungscode",
+    renew_codes: "Neue Wiederherstellungscodes",
+    renew_explain:
+      "Geben Sie Ihr Passwort und einen Code aus Ihrer Authenticator-App (oder einen unbenutzten Wiederherstellungscode) ein. Ihre bisherigen Wiederherstellungscodes funktionieren danach nicht mehr.",
+    renew_submit: "Neue Wiederherstellungscodes erstellen",
+    recovery_codes_renewed:
+      "Neue Wiederherstellungscodes wurden erstellt; die bisherigen funktionieren nicht mehr.",
+    err_second_factor_required:
+      "Die Zwei-Faktor-Authentifizierung ist aktiv: Geben Sie auch einen Code aus Ihrer App oder einen Wiederherstellungscode ein.",
+    err_two_factor_not_enabled: "Die Zwei-Faktor-Authentifizierung ist bereits ausgeschaltet.",
+    err_sms_cooldown: "Soeben wurde ein Code gesendet. Sie können {when} einen neuen anfordern.",
+    err_sms_user: "Sie haben zu viele Codes angefordert. Sie können {when} erneut einen anfordern.",
+    err_sms_number:
+      "An diese Nummer wurden zu viele Codes gesendet. Sie können {when} erneut einen anfordern.",
+    err_sms_organization:
+      "Ihre Organisation hat zu viele Codes angefordert. Sie können {when} erneut einen anfordern.",
     deactivate_submit: "Zwei-Faktor-Authentifizierung deaktivieren",
     two_factor_enabled: "Die Zwei-Faktor-Authentifizierung ist jetzt an.",
     two_factor_disabled: "Die Zwei-Faktor-Authentifizierung ist jetzt aus.",

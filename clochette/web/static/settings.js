@@ -1,9 +1,9 @@
 // The personal settings page: language, the read-only e-mail, the password with its quality
-// meter, and the two-factor panel (phone → SMS code → QR → app code → recovery codes; deactivate
-// with the password).
+// meter, and the two-factor panel (phone → SMS code → QR → app code → recovery codes; new
+// recovery codes and deactivation with the password and a second factor).
 
 import { call, refresh } from "./api.js";
-import { setLanguage, t } from "./i18n.js";
+import { language, relativeTime, setLanguage, t } from "./i18n.js";
 
 const METER_DELAY_MS = 250;
 
@@ -11,13 +11,121 @@ function byId(id) {
   return document.getElementById(id);
 }
 
-/** The message to show for a failed call: the service's (localized) detail when it has one. */
+const SMS_LIMIT_MESSAGES = {
+  cooldown: "err_sms_cooldown",
+  user_hourly: "err_sms_user",
+  user_daily: "err_sms_user",
+  number_hourly: "err_sms_number",
+  number_daily: "err_sms_number",
+  organization_hourly: "err_sms_organization",
+  organization_daily: "err_sms_organization",
+};
+
+/** "in 5 minutes", "over 2 uur", … for a wait in seconds, in the page's language. */
+function inSeconds(seconds) {
+  return relativeTime(new Date(Date.now() + seconds * 1000 + 500).toISOString());
+}
+
+/** The message to show for a failed call: the page's own words for the problems it knows, else
+ * the service's detail. */
 export function describe(error) {
   if (error.status === 0) return t("err_network");
+  switch (error.slug) {
+    case "second-factor-required":
+      return t("err_second_factor_required");
+    case "two-factor-not-enabled":
+      return t("err_two_factor_not_enabled");
+    case "invalid-code":
+      return t("err_second_factor");
+    case "sms-limit-reached": {
+      const key = SMS_LIMIT_MESSAGES[error.problem?.limit] || "err_sms_number";
+      const seconds = error.retryAfter || error.problem?.retry_after || 60;
+      return t(key, { when: inSeconds(seconds) });
+    }
+    default:
+      break;
+  }
   if (error.status === 429 && error.retryAfter) {
     return t("err_throttled", { seconds: error.retryAfter });
   }
   return error.problem?.detail || t("err_generic", { detail: error.message });
+}
+
+/** The body of a step-up; an empty code is left out, so the service names what is missing. */
+function stepUp(password, code) {
+  const trimmed = code.trim();
+  return trimmed ? { password, code: trimmed } : { password };
+}
+
+/** An element with attributes (`data-i18n` ones are filled in by setLanguage). */
+function element(tag, attributes = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === true) node.setAttribute(name, "");
+    else node.setAttribute(name, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+function codeField(id, describedBy) {
+  return [
+    element("label", { for: id, "data-i18n": "step_up_code" }),
+    element("input", {
+      id,
+      type: "text",
+      autocomplete: "one-time-code",
+      autocapitalize: "characters",
+      spellcheck: "false",
+      maxlength: "40",
+      required: true,
+      "aria-describedby": describedBy,
+    }),
+  ];
+}
+
+/** The step-up parts of the 2FA panel: the code field of "deactivate", and the "new recovery
+ * codes" action with its form (password and code). */
+function buildStepUp() {
+  const deactivateForm = byId("deactivate-form");
+  deactivateForm
+    .querySelector(".actions")
+    .before(...codeField("deactivate-code", "deactivate-explain"));
+  const deactivateButton = byId("deactivate");
+  deactivateButton.before(
+    element("button", {
+      type: "button",
+      class: "secondary",
+      id: "renew-codes",
+      "data-i18n": "renew_codes",
+    }),
+    " ",
+  );
+  const renewForm = element("form", { "data-step": "renew", id: "renew-form", novalidate: true }, [
+    element("p", { id: "renew-explain", "data-i18n": "renew_explain" }),
+    element("label", { for: "renew-password", "data-i18n": "password" }),
+    element("input", {
+      id: "renew-password",
+      type: "password",
+      autocomplete: "current-password",
+      required: true,
+      "aria-describedby": "renew-explain",
+    }),
+    ...codeField("renew-code", "renew-explain"),
+    element("div", { class: "actions" }, [
+      element("button", { type: "submit", class: "primary", "data-i18n": "renew_submit" }),
+      " ",
+      element("button", {
+        type: "button",
+        class: "secondary",
+        "data-cancel": true,
+        "data-i18n": "cancel",
+      }),
+    ]),
+  ]);
+  renewForm.hidden = true;
+  deactivateForm.after(renewForm);
+  setLanguage(language(), byId("two-factor"));
 }
 
 export class SettingsPage {
@@ -27,6 +135,7 @@ export class SettingsPage {
     this.meterTimer = null;
     this.meterRequest = 0;
     this.step = "off";
+    buildStepUp();
 
     byId("language").addEventListener("change", (event) => this.changeLanguage(event.target.value));
     byId("new-password").addEventListener("input", () => this.scheduleMeter());
@@ -36,6 +145,7 @@ export class SettingsPage {
     });
     byId("activate").addEventListener("click", () => this.show("phone"));
     byId("deactivate").addEventListener("click", () => this.show("deactivate"));
+    byId("renew-codes").addEventListener("click", () => this.show("renew"));
     byId("recovery-done").addEventListener("click", () => this.show("on"));
     for (const cancel of document.querySelectorAll("#two-factor [data-cancel]")) {
       cancel.addEventListener("click", () => this.show(this.me.two_factor.enabled ? "on" : "off"));
@@ -44,6 +154,7 @@ export class SettingsPage {
     this.submit("sms-form", () => this.verifyPhone());
     this.submit("app-form", () => this.activate());
     this.submit("deactivate-form", () => this.deactivate());
+    this.submit("renew-form", () => this.renewRecoveryCodes());
   }
 
   submit(formId, action) {
@@ -172,7 +283,7 @@ export class SettingsPage {
     for (const element of document.querySelectorAll("#two-factor [data-step]")) {
       element.hidden = element.dataset.step !== step;
     }
-    if (step === "phone" || step === "deactivate") byId(`${step}-form`).reset();
+    if (["phone", "deactivate", "renew"].includes(step)) byId(`${step}-form`).reset();
     if (!focus) return;
     const target = byId("two-factor").querySelector(
       `[data-step="${step}"] input, [data-step="${step}"] [tabindex="-1"], [data-step="${step}"] button`,
@@ -214,8 +325,16 @@ export class SettingsPage {
       method: "POST",
       body: { code: byId("app-code").value.trim() },
     });
+    this.showRecoveryCodes(result.recovery_codes);
+    this.me = await call("auth", "/v1/me");
+    this.render();
+    this.show("recovery");
+    byId("two-factor-status").textContent = t("two_factor_enabled");
+  }
+
+  showRecoveryCodes(codes) {
     byId("recovery-codes").replaceChildren(
-      ...result.recovery_codes.map((code) => {
+      ...codes.map((code) => {
         const item = document.createElement("li");
         const text = document.createElement("code");
         text.textContent = code;
@@ -223,16 +342,24 @@ export class SettingsPage {
         return item;
       }),
     );
-    this.me = await call("auth", "/v1/me");
-    this.render();
+  }
+
+  /** New recovery codes: the password and a code of the app (or an unused recovery code). */
+  async renewRecoveryCodes() {
+    const result = await call("auth", "/v1/me/2fa/recovery-codes", {
+      method: "POST",
+      body: stepUp(byId("renew-password").value, byId("renew-code").value),
+    });
+    byId("renew-form").reset();
+    this.showRecoveryCodes(result.recovery_codes);
     this.show("recovery");
-    byId("two-factor-status").textContent = t("two_factor_enabled");
+    byId("two-factor-status").textContent = t("recovery_codes_renewed");
   }
 
   async deactivate() {
     await call("auth", "/v1/me/2fa", {
       method: "DELETE",
-      body: { password: byId("deactivate-password").value },
+      body: stepUp(byId("deactivate-password").value, byId("deactivate-code").value),
     });
     byId("deactivate-form").reset();
     this.me = await call("auth", "/v1/me");

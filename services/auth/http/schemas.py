@@ -184,5 +184,18 @@ class RecoveryCodesResponse(BaseModel):
     recovery_codes: list[str] = Field(description="Shown once; each works once.")
 
 
-class PasswordConfirmationRequest(_Request):
+class StepUpRequest(_Request):
+    """Re-authentication for a change to the second factor: the password and, while 2FA is on,
+    a current code of the authenticator app or an unused recovery code (which it uses up)."""
+
     password: PasswordField
+    code: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=40,
+            pattern=NO_NUL,
+            description="A current 6-digit code of the authenticator app, or an unused "
+            "recovery code. Required while two-factor authentication is on.",
+        ),
+    ] = None

@@ -13,9 +13,9 @@ from services.auth.http.dependencies import BEARER
 from services.auth.http.schemas import (
     CodeRequest,
     EnrollmentResponse,
-    PasswordConfirmationRequest,
     PhoneNumberRequest,
     RecoveryCodesResponse,
+    StepUpRequest,
 )
 from services.auth.two_factor.activation import TwoFactor
 from services.auth.two_factor.phone import PhoneConfirmation
@@ -38,8 +38,9 @@ async def request_phone_code(
     phone_confirmation: NamedDependency[PhoneConfirmation],
     client: NamedDependency[ClientInfo],
 ) -> None:
-    """422 for a number that is not a valid mobile number; 429 with Retry-After during the
-    resend cooldown or past the hourly cap (per user and per number); 409 when 2FA is on."""
+    """422 for a number that is not a valid mobile number; 429 `sms-limit-reached` with
+    Retry-After (and `limit`) during the resend cooldown or past a cap of the SMS budget (per
+    user, per number and per organisation, hourly and daily); 409 when 2FA is on."""
     await phone_confirmation.request_code(principal, data.phone_number, client)
 
 
@@ -79,8 +80,8 @@ async def activate_two_factor(
     two_factor: NamedDependency[TwoFactor],
     client: NamedDependency[ClientInfo],
 ) -> RecoveryCodesResponse:
-    """Returns the 10 recovery codes, shown this once. 422 `invalid-code` for a wrong code;
-    409 without a confirmed number."""
+    """Returns the 10 recovery codes, shown this once; every other session of the user ends.
+    422 `invalid-code` for a wrong code; 409 without a confirmed number."""
     codes = await two_factor.activate(principal, data.code, client)
     return RecoveryCodesResponse(recovery_codes=codes)
 
@@ -95,13 +96,16 @@ async def activate_two_factor(
     operation_class=ProblemOperation,
 )
 async def regenerate_recovery_codes(
-    data: JSONBody[PasswordConfirmationRequest],
+    data: JSONBody[StepUpRequest],
     principal: NamedDependency[Principal],
     two_factor: NamedDependency[TwoFactor],
     client: NamedDependency[ClientInfo],
 ) -> RecoveryCodesResponse:
-    """Needs the password (401 otherwise); the previous codes stop working."""
-    codes = await two_factor.regenerate_recovery_codes(principal, data.password, client)
+    """Needs the password (401 `wrong-current-password`) and a second factor: without `code`
+    401 `second-factor-required`, a wrong one 422 `invalid-code` (counted like a wrong login
+    code, 429 past the cap); 409 `two-factor-not-enabled` when 2FA is off. The previous codes
+    stop working."""
+    codes = await two_factor.regenerate_recovery_codes(principal, data.password, data.code, client)
     return RecoveryCodesResponse(recovery_codes=codes)
 
 
@@ -115,11 +119,13 @@ async def regenerate_recovery_codes(
     operation_class=ProblemOperation,
 )
 async def deactivate_two_factor(
-    data: JSONBody[PasswordConfirmationRequest],
+    data: JSONBody[StepUpRequest],
     principal: NamedDependency[Principal],
     two_factor: NamedDependency[TwoFactor],
     client: NamedDependency[ClientInfo],
 ) -> None:
-    """Back to password-only login. Needs the password (401 otherwise, counted like a failed
-    login); every other session of the user ends."""
-    await two_factor.deactivate(principal, data.password, client)
+    """Back to password-only login. Needs the password (401 `wrong-current-password`, counted
+    like a failed login) and a second factor (401 `second-factor-required` without `code`, 422
+    `invalid-code` for a wrong one); 409 `two-factor-not-enabled` when 2FA is off. Every other
+    session of the user ends."""
+    await two_factor.deactivate(principal, data.password, data.code, client)

@@ -1,5 +1,6 @@
 """The bookkeeping of a second login step: the challenge's own count of wrong codes (a run of
-them kills it), the audit trail and the security notification."""
+them kills it), the audit trail and the security notifications (a recovery code used, a run of
+wrong codes)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from services.auth.platform import audit, events
 from services.auth.platform.sql import Connection
 from services.auth.two_factor import repository as two_factor_repository
 from services.auth.two_factor.verifier import CodeCheck, audit_code_failure
-from shared.events.user_events import UserSuspiciousCodes
+from shared.events.user_events import UserRecoveryCodeUsed, UserSuspiciousCodes
 
 
 async def record_second_step(
@@ -36,6 +37,7 @@ async def record_second_step(
             await audit.record(
                 conn, "recovery_code_used", now, user=user, client=client, codes_left=left
             )
+            await events.publish_user_event(conn, user, UserRecoveryCodeUsed(remaining=left), now)
         return
     if check.throttled_for is not None:
         # A locked second step discards the half-done login.

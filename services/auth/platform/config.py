@@ -85,8 +85,14 @@ class AuthSettings(BaseSettings):
     # locks for twice as long as the previous one.
     code_failures_per_day: int = Field(30, ge=1, le=1000)
     sms_resend_cooldown_seconds: int = Field(60, ge=0, le=3600)
-    sms_hourly_cap_per_user: int = Field(5, ge=1, le=100)
-    sms_hourly_cap_per_number: int = Field(5, ge=1, le=100)
+    # The SMS budget (read from auth.sms_send_log, which no 2FA change deletes): SMS cost
+    # money and a code to any number is what SMS-pumping fraud sells.
+    sms_hourly_cap_per_user: int = Field(5, ge=1, le=1000)
+    sms_daily_cap_per_user: int = Field(10, ge=1, le=10000)
+    sms_hourly_cap_per_number: int = Field(3, ge=1, le=1000)
+    sms_daily_cap_per_number: int = Field(10, ge=1, le=10000)
+    sms_hourly_cap_per_organization: int = Field(100, ge=1, le=100000)
+    sms_daily_cap_per_organization: int = Field(500, ge=1, le=1000000)
 
     audit_keep_days: int = Field(400, ge=1, le=3650)
     housekeeping_interval_seconds: float = Field(600, gt=0, le=86400)

@@ -1,6 +1,6 @@
 """Periodic clean-up so the auth tables stay small: published outbox rows, ended sessions (with
-their refresh tokens), idle throttle counters, expired device tokens, old audit rows and superseded
-signing keys."""
+their refresh tokens), idle throttle counters, expired device tokens, old audit rows, superseded
+signing keys, expired two-factor codes and the SMS send log past its two days."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from services.auth.platform import repository as platform_repository
 from services.auth.platform.sql import Connection
 from services.auth.sessions import repository as sessions_repository
 from services.auth.two_factor import repository as two_factor_repository
+from services.auth.two_factor.sms_budget import KEEP_LOG
 from shared.clock import Clock
 from shared.db import UnitOfWork, classify_database_error
 from shared.logging import get_logger
@@ -20,6 +21,7 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 TWO_FACTOR_CODES = timedelta(days=1)
+SMS_SEND_LOG = KEEP_LOG
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,11 @@ async def clean_up(uow: UnitOfWork, clock: Clock, retention: Retention) -> dict[
             conn, now - retention.signing_keys
         )
         counts["device_tokens"] = await login_repository.purge_device_tokens(conn, now)
-        # Expired login challenges and SMS codes (kept a day: the hourly SMS caps read them).
         counts["two_factor_codes"] = await two_factor_repository.purge(conn, now - TWO_FACTOR_CODES)
+        # The SMS send log outlives every budget window (a day) before it goes.
+        counts["sms_send_log"] = await two_factor_repository.purge_sms_send_log(
+            conn, now - SMS_SEND_LOG
+        )
         return counts
 
     return await uow.run(purge)

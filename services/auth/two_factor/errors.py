@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from shared.problems import DomainError, FieldError, InvalidRequest
 
 
@@ -46,3 +48,62 @@ class TwoFactorStateConflict(DomainError):
     slug = "two-factor-state-conflict"
     title = "Not possible in the current two-factor state"
     status = 409
+
+
+class TwoFactorNotEnabled(DomainError):
+    """Turning off (or replacing the recovery codes of) a two-factor authentication that is
+    not on."""
+
+    slug = "two-factor-not-enabled"
+    title = "Two-factor authentication is not on"
+    status = 409
+
+    def __init__(self) -> None:
+        super().__init__("Two-factor authentication is not on for this account.")
+
+
+class SecondFactorRequired(DomainError):
+    """A change to the second factor asked with the password alone while 2FA is on: a session
+    that only knows the password must not be able to undo the second factor."""
+
+    slug = "second-factor-required"
+    title = "The second factor is required"
+    status = 401
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Two-factor authentication is on: send a code of your authenticator app or an "
+            "unused recovery code with your password.",
+            errors=[FieldError("code", "A code of your authenticator app or a recovery code.")],
+        )
+
+
+_SMS_LIMIT_REASONS = {
+    "cooldown": "A code was sent a moment ago.",
+    "user_hourly": "Too many codes were sent to you in the last hour.",
+    "user_daily": "Too many codes were sent to you today.",
+    "number_hourly": "Too many codes were sent to this number in the last hour.",
+    "number_daily": "Too many codes were sent to this number today.",
+    "organization_hourly": "Too many codes were sent in your organisation in the last hour.",
+    "organization_daily": "Too many codes were sent in your organisation today.",
+}
+
+
+class SmsLimitReached(DomainError):
+    """The SMS budget refuses another code for now; `limit` says which one, `retry_after`
+    (and the header) when to try again."""
+
+    slug = "sms-limit-reached"
+    title = "Too many security codes requested"
+    status = 429
+
+    def __init__(self, limit: str, retry_after_seconds: float) -> None:
+        seconds = max(1, math.ceil(retry_after_seconds))
+        self.limit = limit
+        super().__init__(
+            f"{_SMS_LIMIT_REASONS.get(limit, 'Too many codes were sent.')} "
+            f"Try again in {seconds} seconds.",
+            headers={"Retry-After": str(seconds)},
+            limit=limit,
+            retry_after=seconds,
+        )

@@ -4,17 +4,17 @@ and the right code confirms the number and creates the TOTP secret, pending unti
 from __future__ import annotations
 
 import hmac
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from services.auth.accounts.profile import require_live_user
-from services.auth.domain import ClientInfo, User
-from services.auth.login.errors import TooManyAttempts
+from services.auth.domain import ClientInfo
 from services.auth.platform import audit, outbox
 from services.auth.platform.crypto import derive_key
 from services.auth.platform.sql import Connection
 from services.auth.two_factor import phone_verification, repository, totp
-from services.auth.two_factor.errors import InvalidCode, TwoFactorStateConflict
+from services.auth.two_factor.errors import InvalidCode, SmsLimitReached, TwoFactorStateConflict
 from services.auth.two_factor.sms import sms_requested
+from services.auth.two_factor.sms_budget import SMS_REFUSED, SMS_REQUESTED, SmsBudget
 from services.auth.two_factor.verifier import CodeVerifier, TwoFactorPolicy
 from shared.clock import Clock
 from shared.db import UnitOfWork
@@ -38,12 +38,14 @@ class PhoneConfirmation:
         *,
         secret_key: str,
         policy: TwoFactorPolicy,
+        budget: SmsBudget,
         verifier: CodeVerifier,
         log_sms: bool,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._policy = policy
+        self._budget = budget
         self._verifier = verifier
         self._sms_key = derive_key(secret_key, SMS_CODE_KEY_PURPOSE)
         self._log_sms = log_sms
@@ -60,11 +62,13 @@ class PhoneConfirmation:
                 raise TwoFactorStateConflict(
                     "Two-factor authentication is on: deactivate it before changing the number."
                 )
-            wait = await self._sms_wait(conn, user, phone, now)
-            if wait is not None:
-                raise TooManyAttempts(
-                    wait.total_seconds(), "Too many security codes were requested."
-                )
+            await self._budget.spend(
+                conn,
+                user_id=user.id,
+                organization_id=user.organization_id,
+                phone_number=phone,
+                now=now,
+            )
             code = phone_verification.new_code()
             digest = phone_verification.code_digest(self._sms_key, str(user.id), phone, code)
             expires = now + timedelta(minutes=phone_verification.CODE_VALID_MINUTES)
@@ -89,32 +93,16 @@ class PhoneConfirmation:
             await audit.record(conn, "phone_code_sent", now, user=user, client=client)
             return text
 
-        text = await self._uow.run(queue_sms)
+        try:
+            text = await self._uow.run(queue_sms)
+        except SmsLimitReached as refused:
+            SMS_REFUSED.labels(refused.limit).inc()
+            log.info("sms_refused", limit=refused.limit, user_id=str(principal.user_id))
+            raise
+        SMS_REQUESTED.inc()
         if self._log_sms:
             # Development only (never in production): `clochette dev` shows the SMS here.
             log.info("sms_requested", phone=phone, text=text)
-
-    async def _sms_wait(
-        self, conn: Connection, user: User, phone: str, now: datetime
-    ) -> timedelta | None:
-        last = await repository.last_verification_sent(conn, user.id)
-        cooldown = self._policy.resend_cooldown
-        if last is not None and now - last < cooldown:
-            return last + cooldown - now
-        hour_ago = now - timedelta(hours=1)
-        for count, oldest, cap in (
-            (
-                *await repository.verifications_since(conn, hour_ago, user_id=user.id),
-                self._policy.hourly_cap_per_user,
-            ),
-            (
-                *await repository.verifications_since(conn, hour_ago, phone=phone),
-                self._policy.hourly_cap_per_number,
-            ),
-        ):
-            if count >= cap and oldest is not None:
-                return oldest + timedelta(hours=1) - now
-        return None
 
     async def verify(self, principal: Principal, code: str, client: ClientInfo) -> totp.Enrollment:
         """Confirm the number with the SMS code; a TOTP secret is created, pending until a

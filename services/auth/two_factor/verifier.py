@@ -36,9 +36,6 @@ class TwoFactorPolicy:
     failures_per_user: int
     failure_window: timedelta
     failures_per_day: int
-    resend_cooldown: timedelta
-    hourly_cap_per_user: int
-    hourly_cap_per_number: int
 
     @classmethod
     def from_settings(cls, auth: AuthSettings) -> TwoFactorPolicy:
@@ -49,9 +46,6 @@ class TwoFactorPolicy:
             failures_per_user=auth.code_failures_per_user,
             failure_window=timedelta(seconds=auth.code_failure_window_seconds),
             failures_per_day=auth.code_failures_per_day,
-            resend_cooldown=timedelta(seconds=auth.sms_resend_cooldown_seconds),
-            hourly_cap_per_user=auth.sms_hourly_cap_per_user,
-            hourly_cap_per_number=auth.sms_hourly_cap_per_number,
         )
 
 

@@ -182,6 +182,32 @@ def _suspicious_codes(t: Language, p: Params, links: Links) -> RenderedNotificat
     )
 
 
+def _recovery_codes_regenerated(t: Language, _p: Params, links: Links) -> RenderedNotification:
+    return RenderedNotification(
+        t.gettext("New recovery codes created"),
+        t.gettext(
+            "Your previous recovery codes no longer work. If this was not you, contact your "
+            "administrator at once."
+        ),
+        links.to("settings", "security"),
+    )
+
+
+def _recovery_code_used(t: Language, p: Params, links: Links) -> RenderedNotification:
+    remaining = p.integer("remaining")
+    left = t.ngettext(
+        "You have {count} unused recovery code left.",
+        "You have {count} unused recovery codes left.",
+        remaining,
+    ).format(count=t.number(remaining))
+    advice = t.gettext("If this was not you, change your password and contact your administrator.")
+    return RenderedNotification(
+        t.gettext("A recovery code was used to sign in"),
+        f"{left} {advice}",
+        links.to("settings", "security"),
+    )
+
+
 def generic(t: Language) -> RenderedNotification:
     return RenderedNotification(
         t.gettext("New notification"), t.gettext("You have a new notification."), None
@@ -200,4 +226,6 @@ RENDERERS: Final[Mapping[str, Render]] = {
     "security.two_factor_enabled": _two_factor_enabled,
     "security.two_factor_disabled": _two_factor_disabled,
     "security.suspicious_codes": _suspicious_codes,
+    "security.recovery_codes_regenerated": _recovery_codes_regenerated,
+    "security.recovery_code_used": _recovery_code_used,
 }

@@ -6,7 +6,8 @@ Pure functions and plain data only: no I/O here, so every rule is unit-tested wi
   the validated event `data`, as JSON.
 - User events from the auth service update the projection of recipients; the security ones
   (`user.password_changed`, `user.two_factor_enabled`, `user.two_factor_disabled`,
-  `user.suspicious_codes`) also become notifications of type `security.*` in that user's bell.
+  `user.suspicious_codes`, `user.recovery_codes_regenerated`, `user.recovery_code_used`) also
+  become notifications of type `security.*` in that user's bell.
 - A record that can never be processed is a `BadRecord`, for the dead-letter topic.
 """
 
@@ -36,6 +37,8 @@ SECURITY_NOTIFICATION_TYPES: dict[str, str] = {
     "user.two_factor_enabled": "security.two_factor_enabled",
     "user.two_factor_disabled": "security.two_factor_disabled",
     "user.suspicious_codes": "security.suspicious_codes",
+    "user.recovery_codes_regenerated": "security.recovery_codes_regenerated",
+    "user.recovery_code_used": "security.recovery_code_used",
 }
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import secrets
+from collections import Counter
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -16,7 +19,30 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 KNOWN_DEFAULT_SECRETS = frozenset(
     {"", "changeme", "change-me", "secret", "dev", "development", "clochette", "insecure"}
 )
+# Words of placeholders ("CHANGE_ME_to_48_random_characters", "<your-secret-here>", …), compared
+# with the value lower-cased and stripped of everything but letters and digits.
+PLACEHOLDER_WORDS = (
+    "changeme",
+    "replaceme",
+    "placeholder",
+    "example",
+    "randomcharacters",
+    "yoursecret",
+    "secrethere",
+    "fillmein",
+    "insecure",
+)
 MIN_SECRET_LENGTH = 32
+# The estimate below is the value's own letter frequencies (Shannon entropy per character) times
+# its length. It underestimates a short random key: a 32-character hex key of 128 real bits
+# scores 116 on average and 94 at worst over 100,000 draws. So the bar sits at 80, below any
+# generated key: what it refuses is a key made of few symbols or one pattern, which a person
+# typed rather than a generator drew.
+MIN_SECRET_ENTROPY_BITS = 80
+MIN_SECRET_DISTINCT_CHARACTERS = 10
+GENERATE_KEY_ADVICE = (
+    "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+)
 
 
 class Environment(StrEnum):
@@ -49,6 +75,9 @@ class Settings(BaseSettings):
     notifier_port: int = Field(8002, alias="NOTIFIER_PORT", ge=1, le=65535)
     auth_jwks_url: str = Field("http://127.0.0.1:8001/.well-known/jwks.json", alias="AUTH_JWKS_URL")
     secret_key: SecretStr | None = Field(None, alias="CLOCHETTE_SECRET_KEY")
+    # The 2FA phone code in clear in the auth service's log: a development convenience that
+    # `clochette dev` turns on; production refuses it.
+    log_sms_codes: bool = Field(False, alias="CLOCHETTE_LOG_SMS_CODES")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     log_format: Literal["auto", "json", "console"] = Field("auto", alias="LOG_FORMAT")
     db_pool_min_size: int = Field(1, alias="DB_POOL_MIN_SIZE", ge=0)
@@ -152,15 +181,55 @@ def production_problems(settings: Settings) -> list[str]:
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
     if secret is None:
         problems.append("CLOCHETTE_SECRET_KEY is required in production")
-    elif secret.strip().lower() in KNOWN_DEFAULT_SECRETS or len(secret) < MIN_SECRET_LENGTH:
-        problems.append(
-            f"CLOCHETTE_SECRET_KEY is a default or too short (at least {MIN_SECRET_LENGTH} "
-            "random characters); generate one with: python -c "
-            "'import secrets; print(secrets.token_urlsafe(48))'"
-        )
+    else:
+        weakness = secret_weakness(secret)
+        if weakness:
+            problems.append(f"CLOCHETTE_SECRET_KEY {weakness}; {GENERATE_KEY_ADVICE}")
     if not settings.database_url:
         problems.append("DATABASE_URL is required in production")
+    if "*" in settings.cors_origins:
+        problems.append(
+            "CORS_ALLOWED_ORIGINS=* lets any web site call the services from its users' "
+            "browsers: list the web app's origins"
+        )
+    if settings.log_sms_codes:
+        problems.append("CLOCHETTE_LOG_SMS_CODES would write phone codes to the log")
     return problems
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why `secret` is not a production key (None when it may be one): a known default or a
+    placeholder, too short, a repeated pattern, or too few distinct characters or bits."""
+    letters = re.sub(r"[^a-z0-9]", "", secret.lower())
+    if secret.strip().lower() in KNOWN_DEFAULT_SECRETS or any(
+        word in letters for word in PLACEHOLDER_WORDS
+    ):
+        return "is a default or a placeholder"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"is too short (at least {MIN_SECRET_LENGTH} random characters)"
+    if _repeats_a_pattern(secret):
+        return "repeats one pattern"
+    if len(set(secret)) < MIN_SECRET_DISTINCT_CHARACTERS:
+        return f"has fewer than {MIN_SECRET_DISTINCT_CHARACTERS} distinct characters"
+    if estimated_entropy_bits(secret) < MIN_SECRET_ENTROPY_BITS:
+        return f"has less than an estimated {MIN_SECRET_ENTROPY_BITS} bits of entropy"
+    return None
+
+
+def estimated_entropy_bits(value: str) -> float:
+    """Shannon entropy of the value's own character frequencies, times its length."""
+    counts = Counter(value)
+    total = len(value)
+    per_character = -sum(n / total * math.log2(n / total) for n in counts.values())
+    return per_character * total
+
+
+def _repeats_a_pattern(value: str) -> bool:
+    """True when the value is a shorter string repeated (`abcabcabc…`, `k` * 40)."""
+    return any(
+        value == (value[:period] * (len(value) // period + 1))[: len(value)]
+        for period in range(1, len(value) // 2 + 1)
+    )
 
 
 def development_secret_key() -> str:

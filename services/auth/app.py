@@ -173,7 +173,7 @@ async def build_components(
             secret_key=secret_key,
             policy=two_factor_policy,
             verifier=verifier,
-            log_sms=not settings.is_production,
+            log_sms=settings.log_sms_codes,
         ),
         two_factor=TwoFactor(uow, clock, verifier=verifier, passwords=passwords),
     )

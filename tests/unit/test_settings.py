@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import os
+import secrets
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from shared.settings import ConfigurationError, Settings, load_settings
+from shared.settings import (
+    MIN_SECRET_ENTROPY_BITS,
+    ConfigurationError,
+    Settings,
+    estimated_entropy_bits,
+    load_settings,
+    secret_weakness,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -51,16 +60,84 @@ def test_production_refuses_missing_or_default_secret(
         load_settings()
 
 
+REAL_SECRET = "Zr8-kq2VbN3xM7wT1yP5sLd0Hf9Gc4Je6Ua"
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "CHANGE_ME_to_48_random_characters",  # the example files' old value
+        "<replace-me-with-a-long-random-secret-value>",
+        "k" * 48,
+        "abc" * 16,
+        "0123456789" * 4,
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaabbbbbbbbbbbbbbbbbbbbbb",
+    ],
+)
+def test_production_refuses_placeholders_and_low_entropy_secrets(
+    monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    monkeypatch.setenv("CLOCHETTE_ENV", "production")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/clochette")
+    monkeypatch.setenv("CLOCHETTE_SECRET_KEY", secret)
+    with pytest.raises(ConfigurationError, match="CLOCHETTE_SECRET_KEY"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    "generate", [lambda: secrets.token_urlsafe(48), lambda: secrets.token_hex(16)]
+)
+def test_generated_keys_pass_the_entropy_estimate(generate: Callable[[], str]) -> None:
+    for _ in range(200):
+        key = generate()
+        assert secret_weakness(key) is None, key
+        assert estimated_entropy_bits(key) >= MIN_SECRET_ENTROPY_BITS
+
+
+def test_production_refuses_any_origin(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLOCHETTE_ENV", "production")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/clochette")
+    monkeypatch.setenv("CLOCHETTE_SECRET_KEY", REAL_SECRET)
+    monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "https://app.example.be, *")
+    with pytest.raises(ConfigurationError, match=r"CORS_ALLOWED_ORIGINS=\*"):
+        load_settings()
+
+
+def test_sms_codes_are_logged_only_when_asked_and_never_in_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().log_sms_codes is False
+    monkeypatch.setenv("CLOCHETTE_LOG_SMS_CODES", "true")
+    assert load_settings().log_sms_codes is True
+    monkeypatch.setenv("CLOCHETTE_ENV", "production")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/clochette")
+    monkeypatch.setenv("CLOCHETTE_SECRET_KEY", REAL_SECRET)
+    with pytest.raises(ConfigurationError, match="CLOCHETTE_LOG_SMS_CODES"):
+        load_settings()
+
+
+def test_example_files_leave_the_secret_empty() -> None:
+    root = Path(__file__).resolve().parents[2]
+    examples = [*root.glob("*.env.example"), *root.glob("deploy/**/*.env.example")]
+    examples += [*root.glob(".env.example"), *root.glob("deploy/**/.env.example")]
+    assert examples
+    for path in examples:
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition("=")
+            if not name.startswith("#") and name.strip().endswith("SECRET_KEY"):
+                assert value.strip() == "", f"{path}: {name} must be empty in an example"
+
+
 def test_production_needs_a_database(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLOCHETTE_ENV", "production")
-    monkeypatch.setenv("CLOCHETTE_SECRET_KEY", "k" * 40 + "x9Qz")
+    monkeypatch.setenv("CLOCHETTE_SECRET_KEY", REAL_SECRET)
     with pytest.raises(ConfigurationError, match="DATABASE_URL"):
         load_settings()
 
 
 def test_production_accepts_a_real_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLOCHETTE_ENV", "production")
-    monkeypatch.setenv("CLOCHETTE_SECRET_KEY", "Zr8-kq2VbN3xM7wT1yP5sLd0Hf9Gc4Je6Ua")
+    monkeypatch.setenv("CLOCHETTE_SECRET_KEY", REAL_SECRET)
     monkeypatch.setenv("DATABASE_URL", "postgresql://db/clochette")
     settings = load_settings()
     assert settings.is_production

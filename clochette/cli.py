@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from clochette.devstack import (
@@ -92,6 +93,34 @@ def cmd_migrate(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_roles(_settings: Settings, args: argparse.Namespace) -> int:
+    """Each service's own PostgreSQL role, owning its own schema only."""
+    import json
+
+    from shared.db_roles import provision_service_roles
+
+    passwords = {
+        "auth": _read_password(args.auth_password_file, "--auth-password-file"),
+        "notifier": _read_password(args.notifier_password_file, "--notifier-password-file"),
+    }
+    if passwords["auth"] == passwords["notifier"]:
+        raise ConfigurationError("the auth and notifier roles need different passwords")
+    with database_url_for_command(clochette_home(), _pg_port()) as url:
+        reports = asyncio.run(provision_service_roles(url, passwords))
+    print(json.dumps([vars(report) for report in reports], indent=2))
+    return 0
+
+
+def _read_password(path: str, option: str) -> str:
+    try:
+        password = Path(path).read_text().strip()
+    except OSError as exc:
+        raise ConfigurationError(f"{option}: cannot read {path} ({exc.strerror})") from None
+    if len(password) < 16:
+        raise ConfigurationError(f"{option}: the password in {path} is shorter than 16 characters")
+    return password
+
+
 def cmd_topics(_settings: Settings, args: argparse.Namespace) -> int:
     from shared.topics import TOPICS, ensure_topics
 
@@ -156,6 +185,20 @@ def build_parser() -> argparse.ArgumentParser:
     add("web", cmd_web, "serve the reference web client (on WEB_APP_BASE_URL's port)")
     migrate = add("migrate", cmd_migrate, "apply pending database migrations")
     migrate.add_argument("--service", choices=["all", "auth", "notifier"], default="all")
+    db = commands.add_parser(
+        "db", help="database administration", description="database administration"
+    )
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    roles_help = (
+        "create or update the roles clochette_auth and clochette_notifier, each owning its own "
+        "schema only (run with an administrator's DATABASE_URL, before `clochette migrate`)"
+    )
+    roles = db_commands.add_parser("roles", help=roles_help, description=roles_help)
+    roles.set_defaults(handler=cmd_db_roles)
+    roles.add_argument("--auth-password-file", required=True, help="password of clochette_auth")
+    roles.add_argument(
+        "--notifier-password-file", required=True, help="password of clochette_notifier"
+    )
     topics = add("topics", cmd_topics, "create the Kafka topics of the manifest that are missing")
     topics.add_argument(
         "--replication-factor",

@@ -74,7 +74,12 @@ class Settings(BaseSettings):
     notifier_host: str = Field("127.0.0.1", alias="NOTIFIER_HOST")
     notifier_port: int = Field(8002, alias="NOTIFIER_PORT", ge=1, le=65535)
     auth_jwks_url: str = Field("http://127.0.0.1:8001/.well-known/jwks.json", alias="AUTH_JWKS_URL")
+    # Development only: the one key both services derive theirs from. Production gives each
+    # service its own (AUTH_SECRET_KEY, NOTIFIER_SECRET_KEY) so that a notifier that is broken
+    # into cannot unseal auth's signing keys.
     secret_key: SecretStr | None = Field(None, alias="CLOCHETTE_SECRET_KEY")
+    auth_secret_key: SecretStr | None = Field(None, alias="AUTH_SECRET_KEY")
+    notifier_secret_key: SecretStr | None = Field(None, alias="NOTIFIER_SECRET_KEY")
     # The 2FA phone code in clear in the auth service's log: a development convenience that
     # `clochette dev` turns on; production refuses it.
     log_sms_codes: bool = Field(False, alias="CLOCHETTE_LOG_SMS_CODES")
@@ -149,12 +154,33 @@ class Settings(BaseSettings):
         return self.database_url
 
     def require_secret_key(self) -> str:
-        """The secret key; outside production a generated one kept under .clochette/ serves."""
+        """The development key shared by both services: CLOCHETTE_SECRET_KEY, else a generated
+        one kept under .clochette/. Production has none (each service has its own)."""
+        if self.is_production:
+            raise ConfigurationError(
+                "production has no shared secret: set AUTH_SECRET_KEY (auth) and "
+                "NOTIFIER_SECRET_KEY (notifier)"
+            )
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
-        if self.is_production:
-            raise ConfigurationError("CLOCHETTE_SECRET_KEY is required in production")
         return development_secret_key()
+
+    def require_auth_secret_key(self) -> str:
+        """Auth's key (seals the signing keys and TOTP secrets): AUTH_SECRET_KEY; outside
+        production the shared development key when it is unset."""
+        return self._service_key(self.auth_secret_key, "AUTH_SECRET_KEY")
+
+    def require_notifier_secret_key(self) -> str:
+        """The notifier's key (signs page cursors): NOTIFIER_SECRET_KEY; outside production the
+        shared development key when it is unset."""
+        return self._service_key(self.notifier_secret_key, "NOTIFIER_SECRET_KEY")
+
+    def _service_key(self, key: SecretStr | None, variable: str) -> str:
+        if key is not None:
+            return key.get_secret_value()
+        if self.is_production:
+            raise ConfigurationError(f"{variable} is required in production")
+        return self.require_secret_key()
 
 
 def origin_of(url: str) -> str:
@@ -178,13 +204,25 @@ def _listener_url(host: str, port: int) -> str:
 def production_problems(settings: Settings) -> list[str]:
     """Why these settings must not run in production (an empty list when they may)."""
     problems: list[str] = []
-    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
-    if secret is None:
-        problems.append("CLOCHETTE_SECRET_KEY is required in production")
-    else:
+    if settings.secret_key is not None:
+        problems.append(
+            "CLOCHETTE_SECRET_KEY is for development only (one key for both services would let "
+            "the notifier unseal auth's signing keys): set AUTH_SECRET_KEY for auth and "
+            "NOTIFIER_SECRET_KEY for the notifier"
+        )
+    # Each service requires its own key when it starts (a migration job needs none); every key
+    # given must be strong, and the two must differ.
+    keys = {
+        "AUTH_SECRET_KEY": settings.auth_secret_key,
+        "NOTIFIER_SECRET_KEY": settings.notifier_secret_key,
+    }
+    given = {name: key.get_secret_value() for name, key in keys.items() if key is not None}
+    for name, secret in given.items():
         weakness = secret_weakness(secret)
         if weakness:
-            problems.append(f"CLOCHETTE_SECRET_KEY {weakness}; {GENERATE_KEY_ADVICE}")
+            problems.append(f"{name} {weakness}; {GENERATE_KEY_ADVICE}")
+    if len(given) == len(keys) and len(set(given.values())) == 1:
+        problems.append("AUTH_SECRET_KEY and NOTIFIER_SECRET_KEY must differ")
     if not settings.database_url:
         problems.append("DATABASE_URL is required in production")
     if "*" in settings.cors_origins:

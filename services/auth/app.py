@@ -123,7 +123,7 @@ async def build_components(
 ) -> AuthComponents:
     """Wire the use cases; loads (or creates) the signing key and warms the hashers up."""
     uow = UnitOfWork(pool)
-    secret_key = settings.require_secret_key()
+    secret_key = settings.require_auth_secret_key()
     hashing = password_hashing(auth)
     policy = password_policy(auth)
     throttle = login_throttle(auth)
@@ -188,7 +188,7 @@ def create_app(
 ) -> Litestar:
     """The auth service: credentials, display language, two-factor state and tokens."""
     database = ServiceDatabase(settings, SCHEMA, MIGRATIONS)
-    settings.require_secret_key()
+    settings.require_auth_secret_key()
     auth = auth_settings or load_auth_settings()
     the_clock = clock or SystemClock()
 

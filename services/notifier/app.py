@@ -30,6 +30,7 @@ def create_app(settings: Settings, *, notifier: NotifierSettings | None = None) 
     """The notifier: platform events on Kafka become the notifications behind the bell."""
     notifier = notifier or NotifierSettings()
     database = ServiceDatabase(settings, SCHEMA, MIGRATIONS)
+    settings.require_notifier_secret_key()  # refuse to start without it, not at the first page
     probe = BrokerProbe(settings.kafka_bootstrap_servers)
     running: list[IngestConsumer] = []
 

@@ -21,7 +21,11 @@ from shared.topics import DEFAULT_PARTITIONS
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S_BASE = DEPLOY / "k8s" / "base"
-REQUIRED = {"CLOCHETTE_ENV", "DATABASE_URL", "CLOCHETTE_SECRET_KEY", "KAFKA_BOOTSTRAP_SERVERS"}
+REQUIRED = {"CLOCHETTE_ENV", "DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"}
+# Each service's own key and database role; the one-shot jobs run as the administrator.
+OWN_KEY = {"auth": "AUTH_SECRET_KEY", "notifier": "NOTIFIER_SECRET_KEY"}
+OWN_ROLE = {"auth": "clochette_auth", "notifier": "clochette_notifier"}
+OVERLAY = DEPLOY / "k8s" / "overlays" / "production"
 ACCEPTED = {
     field.alias
     for model in (Settings, AuthSettings, NotifierSettings)
@@ -69,20 +73,36 @@ def assert_cli_accepts(args: list[str]) -> None:
 
 def test_compose_sets_only_accepted_variables_and_all_required_ones() -> None:
     services = clochette_services(compose())
-    assert set(services) == {"migrate", "topics", "auth", "notifier"}
+    assert set(services) == {"migrate", "db-roles", "topics", "auth", "notifier"}
     for name, service in services.items():
         environment = service["environment"]
         assert set(environment) <= ACCEPTED, f"{name}: {set(environment) - ACCEPTED}"
         assert set(environment) >= REQUIRED, f"{name} lacks {REQUIRED - set(environment)}"
         assert environment["CLOCHETTE_ENV"] == "production"
+        assert "CLOCHETTE_SECRET_KEY" not in environment, "production has no shared key"
         assert_cli_accepts(service["command"])
+
+
+def test_compose_gives_each_service_its_own_key_and_database_role() -> None:
+    services = clochette_services(compose())
+    for name in ("auth", "notifier"):
+        environment = services[name]["environment"]
+        other = "notifier" if name == "auth" else "auth"
+        assert OWN_KEY[name] in environment
+        assert OWN_KEY[other] not in environment, f"{name} must not get {OWN_KEY[other]}"
+        assert environment["DATABASE_URL"].startswith(f"postgresql://{OWN_ROLE[name]}:")
+    for job in ("migrate", "db-roles", "topics"):
+        assert not set(OWN_KEY.values()) & set(services[job]["environment"]), job
+    roles = services["db-roles"]
+    assert roles["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert set(roles["secrets"]) == set(compose()["secrets"])
 
 
 def test_compose_runs_migrations_and_topics_before_the_services() -> None:
     services = compose()["services"]
     for name in ("auth", "notifier"):
         depends = services[name]["depends_on"]
-        assert depends["migrate"]["condition"] == "service_completed_successfully"
+        assert depends["db-roles"]["condition"] == "service_completed_successfully"
         assert depends["topics"]["condition"] == "service_completed_successfully"
     assert services["migrate"]["command"] == ["migrate"]
     assert services["topics"]["command"][0] == "topics"
@@ -97,7 +117,13 @@ def test_compose_runs_migrations_and_topics_before_the_services() -> None:
 def test_compose_secrets_come_from_the_env_file_described_in_the_example() -> None:
     text = (DEPLOY / "compose.yaml").read_text()
     example = env_file_keys(DEPLOY / ".env.example")
-    assert example == {"POSTGRES_PASSWORD", "CLOCHETTE_SECRET_KEY"}
+    assert example == {
+        "POSTGRES_PASSWORD",
+        "AUTH_DB_PASSWORD",
+        "NOTIFIER_DB_PASSWORD",
+        "AUTH_SECRET_KEY",
+        "NOTIFIER_SECRET_KEY",
+    }
     for key in example:
         assert f"${{{key}:?" in text, f"{key} must be required, not silently empty"
 
@@ -106,10 +132,23 @@ def test_k8s_environment_is_accepted_and_complete() -> None:
     kustomization = yaml.safe_load((K8S_BASE / "kustomization.yaml").read_text())
     literals = kustomization["configMapGenerator"][0]["literals"]
     config = {item.split("=", 1)[0] for item in literals}
-    secrets = env_file_keys(DEPLOY / "k8s" / "overlays" / "production" / "secrets.env.example")
-    assert secrets == {"DATABASE_URL", "CLOCHETTE_SECRET_KEY"}
-    assert (config | secrets) <= ACCEPTED, (config | secrets) - ACCEPTED
-    assert (config | secrets) >= REQUIRED
+    assert not {"CLOCHETTE_SECRET_KEY", *OWN_KEY.values()} & config
+    for name in ("auth", "notifier"):
+        secrets = env_file_keys(OVERLAY / f"{name}-secrets.env.example")
+        assert secrets == {"DATABASE_URL", OWN_KEY[name]}
+        assert (config | secrets) <= ACCEPTED, (config | secrets) - ACCEPTED
+        assert (config | secrets) >= REQUIRED
+        url = (OVERLAY / f"{name}-secrets.env.example").read_text()
+        assert f"postgresql://{OWN_ROLE[name]}:" in url
+    assert env_file_keys(OVERLAY / "migrate-secrets.env.example") == {"DATABASE_URL"}
+    assert env_file_keys(OVERLAY / "db-roles.env.example") == {
+        "AUTH_DB_PASSWORD",
+        "NOTIFIER_DB_PASSWORD",
+    }
+    generated = yaml.safe_load((OVERLAY / "kustomization.yaml").read_text())["secretGenerator"]
+    for generator in generated:
+        for env in generator["envs"]:
+            assert (OVERLAY / f"{env}.example").exists(), env
 
 
 def _pod_specs() -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -128,7 +167,12 @@ def test_k8s_workloads_are_hardened_and_run_real_commands() -> None:
             assert container["securityContext"]["allowPrivilegeEscalation"] is False
             assert container["securityContext"]["readOnlyRootFilesystem"] is True
             refs = {next(iter(ref.values()))["name"] for ref in container["envFrom"]}
-            assert refs == {"clochette-config", "clochette-secrets"}
+            own = {
+                "clochette-auth": "clochette-auth-secrets",
+                "clochette-notifier": "clochette-notifier-secrets",
+                "clochette-migrate": "clochette-migrate-secrets",
+            }[workload["metadata"]["name"]]
+            assert refs == {"clochette-config", own}
             assert "memory" in container["resources"]["limits"]
 
 

@@ -35,7 +35,7 @@ def api_lifespan(
     """Builds the API's collaborators on start-up and stops its background work on shutdown."""
     # Built now, not at start-up, so a broken catalog or a missing secret fails create_app.
     renderer = NotificationRenderer(settings.web_app_base_url)
-    cursors = CursorCodec(settings.require_secret_key())
+    cursors = CursorCodec(settings.require_notifier_secret_key())
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -121,20 +121,25 @@ def _read_password(path: str, option: str) -> str:
     return password
 
 
-def cmd_topics(_settings: Settings, args: argparse.Namespace) -> int:
+def cmd_topics(settings: Settings, args: argparse.Namespace) -> int:
+    from shared.kafka import KafkaSecurity
     from shared.topics import TOPICS, ensure_topics
 
+    security = KafkaSecurity.from_settings(settings)
     with broker_for_command(clochette_home()) as bootstrap:
-        created = asyncio.run(ensure_topics(bootstrap, replication_factor=args.replication_factor))
+        created = asyncio.run(
+            ensure_topics(bootstrap, replication_factor=args.replication_factor, security=security)
+        )
     for spec in TOPICS:
         state = "created" if spec.name in created else "present"
         print(f"{spec.name:<24} {spec.partitions} partitions  {state}")
     return 0
 
 
-def cmd_lag(_settings: Settings, args: argparse.Namespace) -> int:
+def cmd_lag(settings: Settings, args: argparse.Namespace) -> int:
     from clochette.lag import LagUnavailable, lag_report
     from services.notifier.settings import NotifierSettings
+    from shared.kafka import KafkaSecurity
 
     ingest = NotifierSettings()
     group = args.group or ingest.consumer_group
@@ -150,6 +155,7 @@ def cmd_lag(_settings: Settings, args: argparse.Namespace) -> int:
                     samples=args.samples,
                     interval=args.interval,
                     as_json=args.json,
+                    security=KafkaSecurity.from_settings(settings),
                 )
             )
         except LagUnavailable as exc:

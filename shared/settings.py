@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, alias="DATABASE_URL")
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", alias="KAFKA_BOOTSTRAP_SERVERS")
     kafka_enable_idempotence: bool = Field(False, alias="KAFKA_ENABLE_IDEMPOTENCE")
+    # How every Kafka client connects (shared.kafka.kafka_client_options): TLS with the system's
+    # CAs or KAFKA_SSL_CA_FILE's, SASL with a username and password.
+    kafka_security_protocol: str = Field("PLAINTEXT", alias="KAFKA_SECURITY_PROTOCOL")
+    kafka_sasl_mechanism: str | None = Field(None, alias="KAFKA_SASL_MECHANISM")
+    kafka_sasl_username: str | None = Field(None, alias="KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr | None = Field(None, alias="KAFKA_SASL_PASSWORD")
+    kafka_ssl_ca_file: Path | None = Field(None, alias="KAFKA_SSL_CA_FILE")
     auth_host: str = Field("127.0.0.1", alias="AUTH_HOST")
     auth_port: int = Field(8001, alias="AUTH_PORT", ge=1, le=65535)
     notifier_host: str = Field("127.0.0.1", alias="NOTIFIER_HOST")
@@ -101,6 +108,13 @@ class Settings(BaseSettings):
         # Fail at start-up on a typo, not with a browser silently refusing every call.
         self.cors_origins  # noqa: B018 - evaluated for its validation
         origin_of(self.web_app_base_url)
+        return self
+
+    @model_validator(mode="after")
+    def _kafka_security_is_consistent(self) -> Settings:
+        problems = kafka_security_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @model_validator(mode="after")
@@ -232,6 +246,49 @@ def production_problems(settings: Settings) -> list[str]:
         )
     if settings.log_sms_codes:
         problems.append("CLOCHETTE_LOG_SMS_CODES would write phone codes to the log")
+    return problems
+
+
+KAFKA_SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+KAFKA_SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+def kafka_security_problems(settings: Settings) -> list[str]:
+    """Why the KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_* and KAFKA_SSL_CA_FILE settings cannot
+    connect (an empty list when they can): caught at start-up, not at the first connection."""
+    protocol = settings.kafka_security_protocol
+    if protocol not in KAFKA_SECURITY_PROTOCOLS:
+        return [f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(KAFKA_SECURITY_PROTOCOLS)}"]
+    problems: list[str] = []
+    if protocol.startswith("SASL_"):
+        mechanism = settings.kafka_sasl_mechanism
+        if mechanism is None:
+            problems.append(f"KAFKA_SASL_MECHANISM is required with {protocol}")
+        elif mechanism not in KAFKA_SASL_MECHANISMS:
+            problems.append(
+                f"KAFKA_SASL_MECHANISM must be one of {', '.join(KAFKA_SASL_MECHANISMS)}"
+            )
+        if not settings.kafka_sasl_username:
+            problems.append(f"KAFKA_SASL_USERNAME is required with {protocol}")
+        if settings.kafka_sasl_password is None:
+            problems.append(f"KAFKA_SASL_PASSWORD is required with {protocol}")
+    elif (
+        settings.kafka_sasl_mechanism
+        or settings.kafka_sasl_username
+        or settings.kafka_sasl_password
+    ):
+        problems.append(
+            f"KAFKA_SASL_* are set but KAFKA_SECURITY_PROTOCOL={protocol} does not use SASL "
+            "(SASL_SSL or SASL_PLAINTEXT)"
+        )
+    ca_file = settings.kafka_ssl_ca_file
+    if ca_file is not None:
+        if protocol not in {"SSL", "SASL_SSL"}:
+            problems.append(
+                f"KAFKA_SSL_CA_FILE is set but KAFKA_SECURITY_PROTOCOL={protocol} does not use TLS"
+            )
+        elif not ca_file.is_file():
+            problems.append(f"KAFKA_SSL_CA_FILE: no file at {ca_file}")
     return problems
 
 

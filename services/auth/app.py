@@ -37,7 +37,7 @@ from shared.clock import Clock, SystemClock
 from shared.cors import cors_config, with_cors
 from shared.db import UnitOfWork
 from shared.http import build_app, health_routes, openapi_config
-from shared.kafka import create_producer
+from shared.kafka import KafkaSecurity, create_producer
 from shared.logging import get_logger
 from shared.metrics import metrics_endpoint
 from shared.service import ServiceDatabase
@@ -194,7 +194,9 @@ def create_app(
 
     def kafka_producer() -> Producer:
         producer: Producer = create_producer(
-            settings.kafka_bootstrap_servers, enable_idempotence=settings.kafka_enable_idempotence
+            settings.kafka_bootstrap_servers,
+            enable_idempotence=settings.kafka_enable_idempotence,
+            security=KafkaSecurity.from_settings(settings),
         )
         return producer
 

@@ -15,7 +15,7 @@ from services.notifier.ingest.consumer import IngestConsumer, build_ingest_consu
 from services.notifier.settings import NotifierSettings
 from shared.cors import cors_config, with_cors
 from shared.http import build_app, health_routes, openapi_config
-from shared.kafka import BrokerProbe
+from shared.kafka import BrokerProbe, KafkaSecurity
 from shared.logging import get_logger
 from shared.service import ServiceDatabase
 from shared.settings import Settings
@@ -31,7 +31,8 @@ def create_app(settings: Settings, *, notifier: NotifierSettings | None = None) 
     notifier = notifier or NotifierSettings()
     database = ServiceDatabase(settings, SCHEMA, MIGRATIONS)
     settings.require_notifier_secret_key()  # refuse to start without it, not at the first page
-    probe = BrokerProbe(settings.kafka_bootstrap_servers)
+    kafka_security = KafkaSecurity.from_settings(settings)
+    probe = BrokerProbe(settings.kafka_bootstrap_servers, security=kafka_security)
     running: list[IngestConsumer] = []
 
     @asynccontextmanager
@@ -44,6 +45,7 @@ def create_app(settings: Settings, *, notifier: NotifierSettings | None = None) 
                 database.pool,
                 notifier,
                 enable_idempotence=settings.kafka_enable_idempotence,
+                security=kafka_security,
             )
             await consumer.start()
             running.append(consumer)

@@ -17,7 +17,13 @@ from clochette.cli import build_parser
 from services.auth.platform.config import AuthSettings
 from services.notifier.settings import NotifierSettings
 from shared.settings import Settings
-from shared.topics import DEFAULT_PARTITIONS
+from shared.topics import (
+    DEAD_LETTER_TOPIC,
+    DEFAULT_PARTITIONS,
+    PLATFORM_TOPICS,
+    SMS_REQUESTED_TOPIC,
+    USER_EVENTS_TOPIC,
+)
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S_BASE = DEPLOY / "k8s" / "base"
@@ -98,6 +104,49 @@ def test_compose_gives_each_service_its_own_key_and_database_role() -> None:
     assert set(roles["secrets"]) == set(compose()["secrets"])
 
 
+def test_compose_kafka_requires_sasl_and_only_auth_writes_its_topics() -> None:
+    document = compose()
+    kafka = document["services"]["kafka"]["environment"]
+    assert "PLAINTEXT://" not in kafka["KAFKA_LISTENERS"].replace("SASL_PLAINTEXT://", "")
+    assert kafka["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert kafka["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+    jaas = kafka["KAFKA_LISTENER_NAME_SASL__PLAINTEXT_PLAIN_SASL_JAAS_CONFIG"]
+    for user in ("admin", "auth", "notifier"):
+        assert f'user_{user}="${{KAFKA_{user.upper()}_PASSWORD:?' in jaas
+    services = clochette_services(document)
+    for name, service in services.items():
+        kafka_variables = {
+            k: v for k, v in service["environment"].items() if k.startswith("KAFKA_")
+        }
+        settings = Settings(**kafka_variables)  # the services accept the combination
+        assert settings.kafka_security_protocol == "SASL_PLAINTEXT", name
+    assert services["auth"]["environment"]["KAFKA_SASL_USERNAME"] == "auth"
+    assert services["notifier"]["environment"]["KAFKA_SASL_USERNAME"] == "notifier"
+    acls = "\n".join(document["services"]["kafka-acls"]["command"])
+    writers = {
+        topic: {
+            line.split("User:")[1].split()[0]
+            for line in acls.splitlines()
+            if "--operation Write" in line and f"--topic {topic}" in line
+        }
+        for topic in (USER_EVENTS_TOPIC, SMS_REQUESTED_TOPIC, DEAD_LETTER_TOPIC)
+    }
+    assert writers == {
+        USER_EVENTS_TOPIC: {"auth"},
+        SMS_REQUESTED_TOPIC: {"auth"},
+        DEAD_LETTER_TOPIC: {"notifier"},
+    }
+    for topic in (*PLATFORM_TOPICS, USER_EVENTS_TOPIC):
+        assert any(
+            "User:notifier --operation Read" in line and f"--topic {topic} " in line + " "
+            for line in acls.splitlines()
+        ), topic
+    assert "User:notifier --operation Read --group clochette-notifier" in acls
+    for name in ("auth", "notifier"):
+        depends = document["services"][name]["depends_on"]
+        assert depends["kafka-acls"]["condition"] == "service_completed_successfully"
+
+
 def test_compose_runs_migrations_and_topics_before_the_services() -> None:
     services = compose()["services"]
     for name in ("auth", "notifier"):
@@ -123,6 +172,9 @@ def test_compose_secrets_come_from_the_env_file_described_in_the_example() -> No
         "NOTIFIER_DB_PASSWORD",
         "AUTH_SECRET_KEY",
         "NOTIFIER_SECRET_KEY",
+        "KAFKA_ADMIN_PASSWORD",
+        "KAFKA_AUTH_PASSWORD",
+        "KAFKA_NOTIFIER_PASSWORD",
     }
     for key in example:
         assert f"${{{key}:?" in text, f"{key} must be required, not silently empty"

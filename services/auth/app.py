@@ -20,6 +20,7 @@ from services.auth.accounts.hashing import Argon2Parameters, PasswordHashing
 from services.auth.accounts.password_policy import PasswordContext, PasswordPolicy
 from services.auth.accounts.passwords import Passwords
 from services.auth.accounts.profile import Profile
+from services.auth.accounts.rate_limit import AddressRateLimit
 from services.auth.http.routers import auth_routers
 from services.auth.login.login import Login
 from services.auth.login.throttling import LoginThrottle, ThrottlePolicy
@@ -219,6 +220,7 @@ def create_app(
             two_factor=parts.two_factor,
             trusted_proxies=auth.trusted_proxies,
             jwks_max_age=auth.jwks_max_age_seconds,
+            quality_rate_limit=AddressRateLimit(auth.password_quality_per_minute, the_clock),
         )
         relay = OutboxRelay(
             pool, database.dsn, producer_factory or kafka_producer, the_clock, relay_settings(auth)

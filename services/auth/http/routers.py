@@ -40,6 +40,7 @@ def auth_routers() -> list[Router]:
         "phone_confirmation": from_state("phone_confirmation"),
         "two_factor": from_state("two_factor"),
         "keys": from_state("signing_keys"),
+        "quality_rate_limit": from_state("quality_rate_limit"),
     }
     api = Router(
         path="/",

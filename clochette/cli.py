@@ -38,24 +38,34 @@ def _serve(name: str, settings: Settings) -> int:
 
     # Each app factory takes the shared Settings plus its own optional keyword arguments.
     create_app: Callable[[Settings], Any]
+    internal_app: Callable[[Settings], Any]
     if name == "auth":
         from services.auth.app import create_app as create_auth_app
+        from services.auth.app import create_internal_app as create_auth_internal
 
         create_app = create_auth_app
+        internal_app = lambda _settings: create_auth_internal()  # noqa: E731
         host, port, variable = settings.auth_host, settings.auth_port, "AUTH_PORT"
     else:
         from services.notifier.app import create_app as create_notifier_app
+        from services.notifier.app import create_internal_app as create_notifier_internal
 
         create_app = create_notifier_app
+        internal_app = create_notifier_internal
         host, port, variable = settings.notifier_host, settings.notifier_port, "NOTIFIER_PORT"
     require_free_port(host, port, f"The {name} service", variable)
+    listener = settings.metrics_listener(name)
+    if listener is not None:
+        require_free_port(*listener, f"The {name} metrics listener", f"{name.upper()}_METRICS_PORT")
     with (
         database_url_for_command(clochette_home(), _pg_port()) as url,
         broker_for_command(clochette_home()) as bootstrap,
     ):
         update = {"database_url": url, "kafka_bootstrap_servers": bootstrap}
-        app = create_app(settings.model_copy(update=update))
-        serve(app, host, port)
+        service_settings = settings.model_copy(update=update)
+        app = create_app(service_settings)
+        internal = None if listener is None else (internal_app(service_settings), *listener)
+        serve(app, host, port, internal=internal)
     return 0
 
 

@@ -33,6 +33,7 @@ PLACEHOLDER_WORDS = (
     "insecure",
 )
 MIN_SECRET_LENGTH = 32
+DEFAULT_METRICS_PORTS = {"auth": 9101, "notifier": 9102}
 # The estimate below is the value's own letter frequencies (Shannon entropy per character) times
 # its length. It underestimates a short random key: a 32-character hex key of 128 real bits
 # scores 116 on average and 94 at worst over 100,000 draws. So the bar sits at 80, below any
@@ -80,6 +81,12 @@ class Settings(BaseSettings):
     auth_port: int = Field(8001, alias="AUTH_PORT", ge=1, le=65535)
     notifier_host: str = Field("127.0.0.1", alias="NOTIFIER_HOST")
     notifier_port: int = Field(8002, alias="NOTIFIER_PORT", ge=1, le=65535)
+    # /metrics and the AsyncAPI documents: in production only on this internal listener (one
+    # port per service, default 9101 and 9102); in development on the main port too, and on
+    # the metrics port only when one is set.
+    metrics_host: str = Field("127.0.0.1", alias="METRICS_HOST")
+    auth_metrics_port: int | None = Field(None, alias="AUTH_METRICS_PORT", ge=1, le=65535)
+    notifier_metrics_port: int | None = Field(None, alias="NOTIFIER_METRICS_PORT", ge=1, le=65535)
     auth_jwks_url: str = Field("http://127.0.0.1:8001/.well-known/jwks.json", alias="AUTH_JWKS_URL")
     # Development only: the one key both services derive theirs from. Production gives each
     # service its own (AUTH_SECRET_KEY, NOTIFIER_SECRET_KEY) so that a notifier that is broken
@@ -128,6 +135,19 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def public_metrics(self) -> bool:
+        """Whether the main listener also serves /metrics and the AsyncAPI documents (outside
+        production: tests, `make run`, the benchmarks and the chaos soak read them there)."""
+        return not self.is_production
+
+    def metrics_listener(self, service: str) -> tuple[str, int] | None:
+        """Where `service` serves /metrics and AsyncAPI apart from its API, if anywhere."""
+        port = self.auth_metrics_port if service == "auth" else self.notifier_metrics_port
+        if port is None and self.is_production:
+            port = DEFAULT_METRICS_PORTS[service]
+        return None if port is None else (self.metrics_host, port)
 
     @property
     def cors_origins(self) -> list[str]:

@@ -21,7 +21,7 @@ from services.auth.accounts.password_policy import PasswordContext, PasswordPoli
 from services.auth.accounts.passwords import Passwords
 from services.auth.accounts.profile import Profile
 from services.auth.accounts.rate_limit import AddressRateLimit
-from services.auth.http.routers import auth_routers
+from services.auth.http.routers import asyncapi, auth_routers
 from services.auth.login.login import Login
 from services.auth.login.throttling import LoginThrottle, ThrottlePolicy
 from services.auth.platform.config import AuthSettings, load_auth_settings
@@ -37,7 +37,7 @@ from services.auth.two_factor.verifier import TOTP_SEALING_PURPOSE, CodeVerifier
 from shared.clock import Clock, SystemClock
 from shared.cors import cors_config, with_cors
 from shared.db import UnitOfWork
-from shared.http import build_app, health_routes, openapi_config
+from shared.http import build_app, health_routes, internal_app, openapi_config
 from shared.kafka import KafkaSecurity, create_producer
 from shared.logging import get_logger
 from shared.metrics import metrics_endpoint
@@ -180,6 +180,12 @@ async def build_components(
     )
 
 
+def create_internal_app() -> Litestar:
+    """The metrics listener: /metrics and the AsyncAPI document, never on the public port in
+    production."""
+    return internal_app([metrics_endpoint, asyncapi])
+
+
 def create_app(
     settings: Settings,
     *,
@@ -255,8 +261,8 @@ def create_app(
     return build_app(
         route_handlers=[
             *health_routes({"database": database.readiness}),
-            metrics_endpoint,
-            *auth_routers(),
+            *([metrics_endpoint] if settings.public_metrics else []),
+            *auth_routers(with_asyncapi=settings.public_metrics),
         ],
         openapi=openapi_config(
             "Clochette auth",

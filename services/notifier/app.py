@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar
 
@@ -14,9 +15,10 @@ from services.notifier.asyncapi import asyncapi_route
 from services.notifier.ingest.consumer import IngestConsumer, build_ingest_consumer
 from services.notifier.settings import NotifierSettings
 from shared.cors import cors_config, with_cors
-from shared.http import build_app, health_routes, openapi_config
+from shared.http import build_app, health_routes, internal_app, openapi_config
 from shared.kafka import BrokerProbe, KafkaSecurity
 from shared.logging import get_logger
+from shared.metrics import metrics_endpoint
 from shared.service import ServiceDatabase
 from shared.settings import Settings
 
@@ -24,6 +26,19 @@ SCHEMA = "notifier"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 log = get_logger(__name__)
+
+
+def internal_routes(settings: Settings, notifier: NotifierSettings) -> list[Any]:
+    """/metrics and the AsyncAPI document."""
+    return [
+        metrics_endpoint,
+        asyncapi_route(notifier.topics, notifier.consumer_group, settings.kafka_bootstrap_servers),
+    ]
+
+
+def create_internal_app(settings: Settings, notifier: NotifierSettings | None = None) -> Litestar:
+    """The metrics listener: never on the public port in production."""
+    return internal_app(internal_routes(settings, notifier or NotifierSettings()))
 
 
 def create_app(settings: Settings, *, notifier: NotifierSettings | None = None) -> Litestar:
@@ -75,9 +90,7 @@ def create_app(settings: Settings, *, notifier: NotifierSettings | None = None) 
                 }
             ),
             *api_route_handlers(),
-            asyncapi_route(
-                notifier.topics, notifier.consumer_group, settings.kafka_bootstrap_servers
-            ),
+            *(internal_routes(settings, notifier) if settings.public_metrics else []),
         ],
         openapi=openapi_config(
             "Clochette notifier",

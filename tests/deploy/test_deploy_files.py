@@ -16,7 +16,7 @@ import yaml
 from clochette.cli import build_parser
 from services.auth.platform.config import AuthSettings
 from services.notifier.settings import NotifierSettings
-from shared.settings import Settings
+from shared.settings import DEFAULT_METRICS_PORTS, Settings
 from shared.topics import (
     DEAD_LETTER_TOPIC,
     DEFAULT_PARTITIONS,
@@ -299,3 +299,26 @@ def test_dockerfile_is_multi_stage_non_root_without_dev_extra() -> None:
 @pytest.mark.parametrize("path", sorted(DEPLOY.rglob("*.yaml")), ids=lambda p: p.name)
 def test_every_yaml_file_parses(path: Path) -> None:
     assert load_all(path)
+
+
+def test_prometheus_scrapes_the_metrics_listeners_not_the_public_ports() -> None:
+    ports = {"auth": DEFAULT_METRICS_PORTS["auth"], "notifier": DEFAULT_METRICS_PORTS["notifier"]}
+    scrape = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in scrape["scrape_configs"]}
+    assert jobs["clochette-auth"]["static_configs"][0]["targets"] == [f"auth:{ports['auth']}"]
+    assert jobs["clochette-notifier"]["dns_sd_configs"][0]["port"] == ports["notifier"]
+    kustomization = yaml.safe_load((K8S_BASE / "kustomization.yaml").read_text())
+    config = dict(item.split("=", 1) for item in kustomization["configMapGenerator"][0]["literals"])
+    assert config["AUTH_METRICS_PORT"] == str(ports["auth"])
+    assert config["NOTIFIER_METRICS_PORT"] == str(ports["notifier"])
+    for workload, pod in _pod_specs():
+        if workload["kind"] != "Deployment":
+            continue
+        service = workload["metadata"]["name"].removeprefix("clochette-")
+        annotations = workload["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == str(ports[service])
+        declared = {p["containerPort"] for p in pod["containers"][0]["ports"]}
+        assert ports[service] in declared
+    for name, service in clochette_services(compose()).items():
+        published = " ".join(str(p) for p in service.get("ports", []))
+        assert not {"9101", "9102"} & set(published.replace(":", " ").split()), name

@@ -21,12 +21,11 @@ from services.notifier.api.retention import RetentionPurger
 from services.notifier.api.routes import NotificationController
 from services.notifier.api.tokens import JwksClient, TokenVerifier
 from services.notifier.settings import NotifierSettings
-from shared.metrics import metrics_endpoint
 from shared.settings import Settings
 
 
 def api_route_handlers() -> list[Any]:
-    return [NotificationController, metrics_endpoint]
+    return [NotificationController]
 
 
 def api_lifespan(

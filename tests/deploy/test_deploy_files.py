@@ -187,12 +187,24 @@ def test_k8s_environment_is_accepted_and_complete() -> None:
     assert not {"CLOCHETTE_SECRET_KEY", *OWN_KEY.values()} & config
     for name in ("auth", "notifier"):
         secrets = env_file_keys(OVERLAY / f"{name}-secrets.env.example")
-        assert secrets == {"DATABASE_URL", OWN_KEY[name]}
+        assert secrets == {
+            "DATABASE_URL",
+            OWN_KEY[name],
+            "KAFKA_SASL_USERNAME",
+            "KAFKA_SASL_PASSWORD",
+        }
+        kafka = {k: "x" for k in secrets if k.startswith("KAFKA_")}
+        kafka |= {k: v for k, v in (i.split("=", 1) for i in literals) if k.startswith("KAFKA_")}
+        assert Settings.model_validate(kafka).kafka_security_protocol == "SASL_SSL"
         assert (config | secrets) <= ACCEPTED, (config | secrets) - ACCEPTED
         assert (config | secrets) >= REQUIRED
         url = (OVERLAY / f"{name}-secrets.env.example").read_text()
         assert f"postgresql://{OWN_ROLE[name]}:" in url
-    assert env_file_keys(OVERLAY / "migrate-secrets.env.example") == {"DATABASE_URL"}
+    assert env_file_keys(OVERLAY / "migrate-secrets.env.example") == {
+        "DATABASE_URL",
+        "KAFKA_SASL_USERNAME",
+        "KAFKA_SASL_PASSWORD",
+    }
     assert env_file_keys(OVERLAY / "db-roles.env.example") == {
         "AUTH_DB_PASSWORD",
         "NOTIFIER_DB_PASSWORD",

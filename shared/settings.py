@@ -40,7 +40,9 @@ DEFAULT_METRICS_PORTS = {"auth": 9101, "notifier": 9102}
 # generated key: what it refuses is a key made of few symbols or one pattern, which a person
 # typed rather than a generator drew.
 MIN_SECRET_ENTROPY_BITS = 80
-MIN_SECRET_DISTINCT_CHARACTERS = 10
+# A 32-character hex key has fewer than 10 distinct characters about once in 10,000 draws, and
+# fewer than 8 not once in a million.
+MIN_SECRET_DISTINCT_CHARACTERS = 8
 GENERATE_KEY_ADVICE = (
     "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 )
@@ -189,31 +191,40 @@ class Settings(BaseSettings):
 
     def require_secret_key(self) -> str:
         """The development key shared by both services: CLOCHETTE_SECRET_KEY, else a generated
-        one kept under .clochette/. Production has none (each service has its own)."""
+        one kept under .clochette/. Production has none shared (each service has its own)."""
         if self.is_production:
             raise ConfigurationError(
-                "production has no shared secret: set AUTH_SECRET_KEY (auth) and "
-                "NOTIFIER_SECRET_KEY (notifier)"
+                "production has no shared secret: set AUTH_SECRET_KEY (or CLOCHETTE_SECRET_KEY) "
+                "for auth and NOTIFIER_SECRET_KEY for the notifier"
             )
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
         return development_secret_key()
 
     def require_auth_secret_key(self) -> str:
-        """Auth's key (seals the signing keys and TOTP secrets): AUTH_SECRET_KEY; outside
-        production the shared development key when it is unset."""
-        return self._service_key(self.auth_secret_key, "AUTH_SECRET_KEY")
-
-    def require_notifier_secret_key(self) -> str:
-        """The notifier's key (signs page cursors): NOTIFIER_SECRET_KEY; outside production the
-        shared development key when it is unset."""
-        return self._service_key(self.notifier_secret_key, "NOTIFIER_SECRET_KEY")
-
-    def _service_key(self, key: SecretStr | None, variable: str) -> str:
+        """Auth's key (seals the signing keys and TOTP secrets): AUTH_SECRET_KEY, else
+        CLOCHETTE_SECRET_KEY (the contract's name for it, also in production); outside
+        production the generated development key when both are unset."""
+        key = self.auth_secret_key or self.secret_key
         if key is not None:
             return key.get_secret_value()
         if self.is_production:
-            raise ConfigurationError(f"{variable} is required in production")
+            raise ConfigurationError(
+                "AUTH_SECRET_KEY (or CLOCHETTE_SECRET_KEY) is required in production"
+            )
+        return development_secret_key()
+
+    def require_notifier_secret_key(self) -> str:
+        """The notifier's key (signs page cursors): NOTIFIER_SECRET_KEY. In production it never
+        falls back to CLOCHETTE_SECRET_KEY, auth's key: a notifier holding it could unseal auth's
+        signing keys. Outside production the shared development key when it is unset."""
+        if self.notifier_secret_key is not None:
+            return self.notifier_secret_key.get_secret_value()
+        if self.is_production:
+            raise ConfigurationError(
+                "NOTIFIER_SECRET_KEY is required in production (the notifier does not use "
+                "CLOCHETTE_SECRET_KEY, auth's key, there)"
+            )
         return self.require_secret_key()
 
 
@@ -238,15 +249,10 @@ def _listener_url(host: str, port: int) -> str:
 def production_problems(settings: Settings) -> list[str]:
     """Why these settings must not run in production (an empty list when they may)."""
     problems: list[str] = []
-    if settings.secret_key is not None:
-        problems.append(
-            "CLOCHETTE_SECRET_KEY is for development only (one key for both services would let "
-            "the notifier unseal auth's signing keys): set AUTH_SECRET_KEY for auth and "
-            "NOTIFIER_SECRET_KEY for the notifier"
-        )
     # Each service requires its own key when it starts (a migration job needs none); every key
-    # given must be strong, and the two must differ.
+    # given must be strong, and auth's and the notifier's must differ.
     keys = {
+        "CLOCHETTE_SECRET_KEY": settings.secret_key,
         "AUTH_SECRET_KEY": settings.auth_secret_key,
         "NOTIFIER_SECRET_KEY": settings.notifier_secret_key,
     }
@@ -255,8 +261,13 @@ def production_problems(settings: Settings) -> list[str]:
         weakness = secret_weakness(secret)
         if weakness:
             problems.append(f"{name} {weakness}; {GENERATE_KEY_ADVICE}")
-    if len(given) == len(keys) and len(set(given.values())) == 1:
-        problems.append("AUTH_SECRET_KEY and NOTIFIER_SECRET_KEY must differ")
+    notifier_key = given.get("NOTIFIER_SECRET_KEY")
+    problems.extend(
+        f"{auth_name} (auth's key) and NOTIFIER_SECRET_KEY must differ: a notifier holding "
+        "auth's key could unseal its signing keys"
+        for auth_name in ("AUTH_SECRET_KEY", "CLOCHETTE_SECRET_KEY")
+        if notifier_key is not None and given.get(auth_name) == notifier_key
+    )
     if not settings.database_url:
         problems.append("DATABASE_URL is required in production")
     if "*" in settings.cors_origins:

@@ -73,23 +73,27 @@ def test_each_service_requires_its_own_key_in_production(monkeypatch: pytest.Mon
     monkeypatch.setenv("NOTIFIER_SECRET_KEY", OTHER_SECRET)
     settings = load_settings()  # e.g. the notifier's environment: it holds no auth key
     assert settings.require_notifier_secret_key() == OTHER_SECRET
-    with pytest.raises(ConfigurationError, match="AUTH_SECRET_KEY is required"):
+    with pytest.raises(ConfigurationError, match=r"AUTH_SECRET_KEY \(or CLOCHETTE_SECRET_KEY\) is"):
         settings.require_auth_secret_key()
     with pytest.raises(ConfigurationError, match="no shared secret"):
         settings.require_secret_key()
 
 
-def test_production_refuses_the_shared_key_and_one_key_for_both(
+def test_in_production_clochette_secret_key_is_auths_key_and_never_the_notifiers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CLOCHETTE_ENV", "production")
     monkeypatch.setenv("DATABASE_URL", "postgresql://db/clochette")
     monkeypatch.setenv("CLOCHETTE_SECRET_KEY", REAL_SECRET)
-    with pytest.raises(ConfigurationError, match="CLOCHETTE_SECRET_KEY is for development only"):
+    settings = load_settings()  # the contract's variable: auth's key
+    assert settings.require_auth_secret_key() == REAL_SECRET
+    with pytest.raises(ConfigurationError, match="NOTIFIER_SECRET_KEY is required"):
+        settings.require_notifier_secret_key()
+    monkeypatch.setenv("NOTIFIER_SECRET_KEY", REAL_SECRET)
+    with pytest.raises(ConfigurationError, match=r"CLOCHETTE_SECRET_KEY \(auth's key\) and NOTIF"):
         load_settings()
     monkeypatch.delenv("CLOCHETTE_SECRET_KEY")
     monkeypatch.setenv("AUTH_SECRET_KEY", REAL_SECRET)
-    monkeypatch.setenv("NOTIFIER_SECRET_KEY", REAL_SECRET)
     with pytest.raises(ConfigurationError, match="must differ"):
         load_settings()
 

@@ -162,7 +162,7 @@ def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     auth = load_auth_settings()
     ahead = timedelta(seconds=0 if args.now else auth.signing_key_publish_ahead_seconds)
     with database_url_for_command(clochette_home(), _pg_port()) as url:
-        result = asyncio.run(_rotate(url, settings.require_secret_key(), ahead))
+        result = asyncio.run(_rotate(url, settings.require_auth_secret_key(), ahead))
     _out(json.dumps(result))
     return 0
 
@@ -235,7 +235,7 @@ def cmd_secrets_reencrypt(settings: Settings, args: argparse.Namespace) -> int:
     except (OSError, ValueError) as error:
         _out(f"secrets reencrypt: {error}", sys.stderr)
         return 2
-    new = settings.require_secret_key()
+    new = settings.require_auth_secret_key()
     with database_url_for_command(clochette_home(), _pg_port()) as url:
         try:
             result = asyncio.run(_reencrypt(url, old, new))
@@ -288,7 +288,12 @@ def add_auth_commands(commands: Any) -> None:
     )
     rotate.add_argument("--now", action="store_true", help="sign with the new key at once")
 
-    secrets = add(commands, "secrets", None, "manage secrets sealed under CLOCHETTE_SECRET_KEY")
+    secrets = add(
+        commands,
+        "secrets",
+        None,
+        "manage secrets sealed under AUTH_SECRET_KEY (CLOCHETTE_SECRET_KEY in development)",
+    )
     secret_commands = secrets.add_subparsers(
         dest="secrets_command", required=True, metavar="COMMAND"
     )
@@ -297,7 +302,7 @@ def add_auth_commands(commands: Any) -> None:
         "reencrypt",
         cmd_secrets_reencrypt,
         "re-encrypt every TOTP secret and signing key from the old key (--old-key-file or "
-        "CLOCHETTE_OLD_SECRET_KEY) to CLOCHETTE_SECRET_KEY, in one transaction",
+        "CLOCHETTE_OLD_SECRET_KEY) to AUTH_SECRET_KEY, in one transaction",
     )
     reencrypt.add_argument("--old-key-file", help="file holding the previous secret key")
 

@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from clochette.devstack import (
@@ -37,24 +38,34 @@ def _serve(name: str, settings: Settings) -> int:
 
     # Each app factory takes the shared Settings plus its own optional keyword arguments.
     create_app: Callable[[Settings], Any]
+    internal_app: Callable[[Settings], Any]
     if name == "auth":
         from services.auth.app import create_app as create_auth_app
+        from services.auth.app import create_internal_app as create_auth_internal
 
         create_app = create_auth_app
+        internal_app = lambda _settings: create_auth_internal()  # noqa: E731
         host, port, variable = settings.auth_host, settings.auth_port, "AUTH_PORT"
     else:
         from services.notifier.app import create_app as create_notifier_app
+        from services.notifier.app import create_internal_app as create_notifier_internal
 
         create_app = create_notifier_app
+        internal_app = create_notifier_internal
         host, port, variable = settings.notifier_host, settings.notifier_port, "NOTIFIER_PORT"
     require_free_port(host, port, f"The {name} service", variable)
+    listener = settings.metrics_listener(name)
+    if listener is not None:
+        require_free_port(*listener, f"The {name} metrics listener", f"{name.upper()}_METRICS_PORT")
     with (
         database_url_for_command(clochette_home(), _pg_port()) as url,
         broker_for_command(clochette_home()) as bootstrap,
     ):
         update = {"database_url": url, "kafka_bootstrap_servers": bootstrap}
-        app = create_app(settings.model_copy(update=update))
-        serve(app, host, port)
+        service_settings = settings.model_copy(update=update)
+        app = create_app(service_settings)
+        internal = None if listener is None else (internal_app(service_settings), *listener)
+        serve(app, host, port, internal=internal)
     return 0
 
 
@@ -92,20 +103,53 @@ def cmd_migrate(_settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_topics(_settings: Settings, args: argparse.Namespace) -> int:
+def cmd_db_roles(_settings: Settings, args: argparse.Namespace) -> int:
+    """Each service's own PostgreSQL role, owning its own schema only."""
+    import json
+
+    from shared.db_roles import provision_service_roles
+
+    passwords = {
+        "auth": _read_password(args.auth_password_file, "--auth-password-file"),
+        "notifier": _read_password(args.notifier_password_file, "--notifier-password-file"),
+    }
+    if passwords["auth"] == passwords["notifier"]:
+        raise ConfigurationError("the auth and notifier roles need different passwords")
+    with database_url_for_command(clochette_home(), _pg_port()) as url:
+        reports = asyncio.run(provision_service_roles(url, passwords))
+    print(json.dumps([vars(report) for report in reports], indent=2))
+    return 0
+
+
+def _read_password(path: str, option: str) -> str:
+    try:
+        password = Path(path).read_text().strip()
+    except OSError as exc:
+        raise ConfigurationError(f"{option}: cannot read {path} ({exc.strerror})") from None
+    if len(password) < 16:
+        raise ConfigurationError(f"{option}: the password in {path} is shorter than 16 characters")
+    return password
+
+
+def cmd_topics(settings: Settings, args: argparse.Namespace) -> int:
+    from shared.kafka import KafkaSecurity
     from shared.topics import TOPICS, ensure_topics
 
+    security = KafkaSecurity.from_settings(settings)
     with broker_for_command(clochette_home()) as bootstrap:
-        created = asyncio.run(ensure_topics(bootstrap, replication_factor=args.replication_factor))
+        created = asyncio.run(
+            ensure_topics(bootstrap, replication_factor=args.replication_factor, security=security)
+        )
     for spec in TOPICS:
         state = "created" if spec.name in created else "present"
         print(f"{spec.name:<24} {spec.partitions} partitions  {state}")
     return 0
 
 
-def cmd_lag(_settings: Settings, args: argparse.Namespace) -> int:
+def cmd_lag(settings: Settings, args: argparse.Namespace) -> int:
     from clochette.lag import LagUnavailable, lag_report
     from services.notifier.settings import NotifierSettings
+    from shared.kafka import KafkaSecurity
 
     ingest = NotifierSettings()
     group = args.group or ingest.consumer_group
@@ -121,6 +165,7 @@ def cmd_lag(_settings: Settings, args: argparse.Namespace) -> int:
                     samples=args.samples,
                     interval=args.interval,
                     as_json=args.json,
+                    security=KafkaSecurity.from_settings(settings),
                 )
             )
         except LagUnavailable as exc:
@@ -156,6 +201,20 @@ def build_parser() -> argparse.ArgumentParser:
     add("web", cmd_web, "serve the reference web client (on WEB_APP_BASE_URL's port)")
     migrate = add("migrate", cmd_migrate, "apply pending database migrations")
     migrate.add_argument("--service", choices=["all", "auth", "notifier"], default="all")
+    db = commands.add_parser(
+        "db", help="database administration", description="database administration"
+    )
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    roles_help = (
+        "create or update the roles clochette_auth and clochette_notifier, each owning its own "
+        "schema only (run with an administrator's DATABASE_URL, before `clochette migrate`)"
+    )
+    roles = db_commands.add_parser("roles", help=roles_help, description=roles_help)
+    roles.set_defaults(handler=cmd_db_roles)
+    roles.add_argument("--auth-password-file", required=True, help="password of clochette_auth")
+    roles.add_argument(
+        "--notifier-password-file", required=True, help="password of clochette_notifier"
+    )
     topics = add("topics", cmd_topics, "create the Kafka topics of the manifest that are missing")
     topics.add_argument(
         "--replication-factor",

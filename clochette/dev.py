@@ -153,6 +153,8 @@ def run_dev(settings: Settings) -> int:
             "CLOCHETTE_SECRET_KEY": settings.require_secret_key(),
             "CLOCHETTE_HOME": str(home),
             "LOG_FORMAT": os.environ.get("LOG_FORMAT", "console"),
+            # The demo has no SMS gateway: the phone code is read from the auth service's log.
+            "CLOCHETTE_LOG_SMS_CODES": os.environ.get("CLOCHETTE_LOG_SMS_CODES", "true"),
             "PYTHONUNBUFFERED": "1",
         }
         _start_services(stack, settings, env)

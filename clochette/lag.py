@@ -30,6 +30,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from services.notifier.ingest.committer import consumer_lag
+from shared.kafka import PLAINTEXT, KafkaSecurity, kafka_client_options
 
 
 class LagUnavailable(Exception):
@@ -140,13 +141,17 @@ async def sample_lag(
     samples: int = 3,
     interval: float = 2.0,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> list[PartitionLag]:
     """Measure `samples` times, `interval` seconds apart, and judge every partition.
 
     A second, group-less consumer reads the tail of every partition: its fetch responses carry
     the exact high-water mark.
     """
-    options: dict[str, Any] = {"bootstrap_servers": bootstrap_servers, "request_timeout_ms": 10_000}
+    options: dict[str, Any] = {
+        **kafka_client_options(bootstrap_servers, security),
+        "request_timeout_ms": 10_000,
+    }
     consumer = AIOKafkaConsumer(group_id=group, enable_auto_commit=False, **options)
     tail = AIOKafkaConsumer(
         group_id=None, enable_auto_commit=False, fetch_max_wait_ms=50, **options
@@ -231,9 +236,12 @@ async def lag_report(
     samples: int,
     interval: float,
     as_json: bool = False,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> str:
     """What `clochette lag` prints: the table, or JSON for scripts."""
-    lags = await sample_lag(bootstrap_servers, group, topics, samples=samples, interval=interval)
+    lags = await sample_lag(
+        bootstrap_servers, group, topics, samples=samples, interval=interval, security=security
+    )
     if not as_json:
         return format_lag_table(group, lags)
     return json.dumps(

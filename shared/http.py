@@ -125,8 +125,17 @@ def build_app(
     )
 
 
-def serve(app: Litestar, host: str, port: int) -> None:
-    """Run an app with uvicorn until SIGINT/SIGTERM; shuts down gracefully."""
+def internal_app(route_handlers: Sequence[Any]) -> Litestar:
+    """The internal listener's app (/metrics, AsyncAPI): no lifespan, no API."""
+    return Litestar(
+        route_handlers=list(route_handlers),
+        openapi_config=None,
+        logging_config=None,
+        debug=False,
+    )
+
+
+def _server(app: Litestar, host: str, port: int) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
         host=host,
@@ -137,4 +146,26 @@ def serve(app: Litestar, host: str, port: int) -> None:
         timeout_graceful_shutdown=10,
         server_header=False,
     )
-    uvicorn.Server(config).run()
+    return uvicorn.Server(config)
+
+
+def serve(
+    app: Litestar, host: str, port: int, *, internal: tuple[Litestar, str, int] | None = None
+) -> None:
+    """Run an app with uvicorn until SIGINT/SIGTERM; shuts down gracefully. `internal`: a second
+    listener (metrics) in the same process, stopped when the main one stops."""
+    if internal is None:
+        _server(app, host, port).run()
+        return
+
+    async def both() -> None:
+        side = _server(*internal)
+        side_task = asyncio.create_task(side.serve())
+        await asyncio.sleep(0)  # the side server starts first: the main one owns the signals
+        try:
+            await _server(app, host, port).serve()
+        finally:
+            side.should_exit = True
+            await side_task
+
+    asyncio.run(both())

@@ -94,7 +94,10 @@ async def apply_migrations(dsn: str, schema: str, directory: Path) -> list[str]:
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _lock_key(schema))
         try:
-            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            # CREATE SCHEMA IF NOT EXISTS checks the right to create schemas before it looks
+            # for the schema: a service role owning its schema (`clochette db roles`) has not.
+            if not await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema):
+                await conn.execute(f'CREATE SCHEMA "{schema}"')
             await conn.execute(
                 f"""CREATE TABLE IF NOT EXISTS "{schema}".schema_migrations (
                     version integer PRIMARY KEY,

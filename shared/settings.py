@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import secrets
+from collections import Counter
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -16,7 +19,33 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 KNOWN_DEFAULT_SECRETS = frozenset(
     {"", "changeme", "change-me", "secret", "dev", "development", "clochette", "insecure"}
 )
+# Words of placeholders ("CHANGE_ME_to_48_random_characters", "<your-secret-here>", …), compared
+# with the value lower-cased and stripped of everything but letters and digits.
+PLACEHOLDER_WORDS = (
+    "changeme",
+    "replaceme",
+    "placeholder",
+    "example",
+    "randomcharacters",
+    "yoursecret",
+    "secrethere",
+    "fillmein",
+    "insecure",
+)
 MIN_SECRET_LENGTH = 32
+DEFAULT_METRICS_PORTS = {"auth": 9101, "notifier": 9102}
+# The estimate below is the value's own letter frequencies (Shannon entropy per character) times
+# its length. It underestimates a short random key: a 32-character hex key of 128 real bits
+# scores 116 on average and 94 at worst over 100,000 draws. So the bar sits at 80, below any
+# generated key: what it refuses is a key made of few symbols or one pattern, which a person
+# typed rather than a generator drew.
+MIN_SECRET_ENTROPY_BITS = 80
+# A 32-character hex key has fewer than 10 distinct characters about once in 10,000 draws, and
+# fewer than 8 not once in a million.
+MIN_SECRET_DISTINCT_CHARACTERS = 8
+GENERATE_KEY_ADVICE = (
+    "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+)
 
 
 class Environment(StrEnum):
@@ -43,12 +72,33 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, alias="DATABASE_URL")
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", alias="KAFKA_BOOTSTRAP_SERVERS")
     kafka_enable_idempotence: bool = Field(False, alias="KAFKA_ENABLE_IDEMPOTENCE")
+    # How every Kafka client connects (shared.kafka.kafka_client_options): TLS with the system's
+    # CAs or KAFKA_SSL_CA_FILE's, SASL with a username and password.
+    kafka_security_protocol: str = Field("PLAINTEXT", alias="KAFKA_SECURITY_PROTOCOL")
+    kafka_sasl_mechanism: str | None = Field(None, alias="KAFKA_SASL_MECHANISM")
+    kafka_sasl_username: str | None = Field(None, alias="KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr | None = Field(None, alias="KAFKA_SASL_PASSWORD")
+    kafka_ssl_ca_file: Path | None = Field(None, alias="KAFKA_SSL_CA_FILE")
     auth_host: str = Field("127.0.0.1", alias="AUTH_HOST")
     auth_port: int = Field(8001, alias="AUTH_PORT", ge=1, le=65535)
     notifier_host: str = Field("127.0.0.1", alias="NOTIFIER_HOST")
     notifier_port: int = Field(8002, alias="NOTIFIER_PORT", ge=1, le=65535)
+    # /metrics and the AsyncAPI documents: in production only on this internal listener (one
+    # port per service, default 9101 and 9102); in development on the main port too, and on
+    # the metrics port only when one is set.
+    metrics_host: str = Field("127.0.0.1", alias="METRICS_HOST")
+    auth_metrics_port: int | None = Field(None, alias="AUTH_METRICS_PORT", ge=1, le=65535)
+    notifier_metrics_port: int | None = Field(None, alias="NOTIFIER_METRICS_PORT", ge=1, le=65535)
     auth_jwks_url: str = Field("http://127.0.0.1:8001/.well-known/jwks.json", alias="AUTH_JWKS_URL")
+    # Development only: the one key both services derive theirs from. Production gives each
+    # service its own (AUTH_SECRET_KEY, NOTIFIER_SECRET_KEY) so that a notifier that is broken
+    # into cannot unseal auth's signing keys.
     secret_key: SecretStr | None = Field(None, alias="CLOCHETTE_SECRET_KEY")
+    auth_secret_key: SecretStr | None = Field(None, alias="AUTH_SECRET_KEY")
+    notifier_secret_key: SecretStr | None = Field(None, alias="NOTIFIER_SECRET_KEY")
+    # The 2FA phone code in clear in the auth service's log: a development convenience that
+    # `clochette dev` turns on; production refuses it.
+    log_sms_codes: bool = Field(False, alias="CLOCHETTE_LOG_SMS_CODES")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     log_format: Literal["auto", "json", "console"] = Field("auto", alias="LOG_FORMAT")
     db_pool_min_size: int = Field(1, alias="DB_POOL_MIN_SIZE", ge=0)
@@ -70,6 +120,13 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _kafka_security_is_consistent(self) -> Settings:
+        problems = kafka_security_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
         if self.environment is Environment.PRODUCTION:
             problems = production_problems(self)
@@ -80,6 +137,19 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def public_metrics(self) -> bool:
+        """Whether the main listener also serves /metrics and the AsyncAPI documents (outside
+        production: tests, `make run`, the benchmarks and the chaos soak read them there)."""
+        return not self.is_production
+
+    def metrics_listener(self, service: str) -> tuple[str, int] | None:
+        """Where `service` serves /metrics and AsyncAPI apart from its API, if anywhere."""
+        port = self.auth_metrics_port if service == "auth" else self.notifier_metrics_port
+        if port is None and self.is_production:
+            port = DEFAULT_METRICS_PORTS[service]
+        return None if port is None else (self.metrics_host, port)
 
     @property
     def cors_origins(self) -> list[str]:
@@ -120,12 +190,42 @@ class Settings(BaseSettings):
         return self.database_url
 
     def require_secret_key(self) -> str:
-        """The secret key; outside production a generated one kept under .clochette/ serves."""
+        """The development key shared by both services: CLOCHETTE_SECRET_KEY, else a generated
+        one kept under .clochette/. Production has none shared (each service has its own)."""
+        if self.is_production:
+            raise ConfigurationError(
+                "production has no shared secret: set AUTH_SECRET_KEY (or CLOCHETTE_SECRET_KEY) "
+                "for auth and NOTIFIER_SECRET_KEY for the notifier"
+            )
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
-        if self.is_production:
-            raise ConfigurationError("CLOCHETTE_SECRET_KEY is required in production")
         return development_secret_key()
+
+    def require_auth_secret_key(self) -> str:
+        """Auth's key (seals the signing keys and TOTP secrets): AUTH_SECRET_KEY, else
+        CLOCHETTE_SECRET_KEY (the contract's name for it, also in production); outside
+        production the generated development key when both are unset."""
+        key = self.auth_secret_key or self.secret_key
+        if key is not None:
+            return key.get_secret_value()
+        if self.is_production:
+            raise ConfigurationError(
+                "AUTH_SECRET_KEY (or CLOCHETTE_SECRET_KEY) is required in production"
+            )
+        return development_secret_key()
+
+    def require_notifier_secret_key(self) -> str:
+        """The notifier's key (signs page cursors): NOTIFIER_SECRET_KEY. In production it never
+        falls back to CLOCHETTE_SECRET_KEY, auth's key: a notifier holding it could unseal auth's
+        signing keys. Outside production the shared development key when it is unset."""
+        if self.notifier_secret_key is not None:
+            return self.notifier_secret_key.get_secret_value()
+        if self.is_production:
+            raise ConfigurationError(
+                "NOTIFIER_SECRET_KEY is required in production (the notifier does not use "
+                "CLOCHETTE_SECRET_KEY, auth's key, there)"
+            )
+        return self.require_secret_key()
 
 
 def origin_of(url: str) -> str:
@@ -149,18 +249,113 @@ def _listener_url(host: str, port: int) -> str:
 def production_problems(settings: Settings) -> list[str]:
     """Why these settings must not run in production (an empty list when they may)."""
     problems: list[str] = []
-    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
-    if secret is None:
-        problems.append("CLOCHETTE_SECRET_KEY is required in production")
-    elif secret.strip().lower() in KNOWN_DEFAULT_SECRETS or len(secret) < MIN_SECRET_LENGTH:
-        problems.append(
-            f"CLOCHETTE_SECRET_KEY is a default or too short (at least {MIN_SECRET_LENGTH} "
-            "random characters); generate one with: python -c "
-            "'import secrets; print(secrets.token_urlsafe(48))'"
-        )
+    # Each service requires its own key when it starts (a migration job needs none); every key
+    # given must be strong, and auth's and the notifier's must differ.
+    keys = {
+        "CLOCHETTE_SECRET_KEY": settings.secret_key,
+        "AUTH_SECRET_KEY": settings.auth_secret_key,
+        "NOTIFIER_SECRET_KEY": settings.notifier_secret_key,
+    }
+    given = {name: key.get_secret_value() for name, key in keys.items() if key is not None}
+    for name, secret in given.items():
+        weakness = secret_weakness(secret)
+        if weakness:
+            problems.append(f"{name} {weakness}; {GENERATE_KEY_ADVICE}")
+    notifier_key = given.get("NOTIFIER_SECRET_KEY")
+    problems.extend(
+        f"{auth_name} (auth's key) and NOTIFIER_SECRET_KEY must differ: a notifier holding "
+        "auth's key could unseal its signing keys"
+        for auth_name in ("AUTH_SECRET_KEY", "CLOCHETTE_SECRET_KEY")
+        if notifier_key is not None and given.get(auth_name) == notifier_key
+    )
     if not settings.database_url:
         problems.append("DATABASE_URL is required in production")
+    if "*" in settings.cors_origins:
+        problems.append(
+            "CORS_ALLOWED_ORIGINS=* lets any web site call the services from its users' "
+            "browsers: list the web app's origins"
+        )
+    if settings.log_sms_codes:
+        problems.append("CLOCHETTE_LOG_SMS_CODES would write phone codes to the log")
     return problems
+
+
+KAFKA_SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+KAFKA_SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+def kafka_security_problems(settings: Settings) -> list[str]:
+    """Why the KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_* and KAFKA_SSL_CA_FILE settings cannot
+    connect (an empty list when they can): caught at start-up, not at the first connection."""
+    protocol = settings.kafka_security_protocol
+    if protocol not in KAFKA_SECURITY_PROTOCOLS:
+        return [f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(KAFKA_SECURITY_PROTOCOLS)}"]
+    problems: list[str] = []
+    if protocol.startswith("SASL_"):
+        mechanism = settings.kafka_sasl_mechanism
+        if mechanism is None:
+            problems.append(f"KAFKA_SASL_MECHANISM is required with {protocol}")
+        elif mechanism not in KAFKA_SASL_MECHANISMS:
+            problems.append(
+                f"KAFKA_SASL_MECHANISM must be one of {', '.join(KAFKA_SASL_MECHANISMS)}"
+            )
+        if not settings.kafka_sasl_username:
+            problems.append(f"KAFKA_SASL_USERNAME is required with {protocol}")
+        if settings.kafka_sasl_password is None:
+            problems.append(f"KAFKA_SASL_PASSWORD is required with {protocol}")
+    elif (
+        settings.kafka_sasl_mechanism
+        or settings.kafka_sasl_username
+        or settings.kafka_sasl_password
+    ):
+        problems.append(
+            f"KAFKA_SASL_* are set but KAFKA_SECURITY_PROTOCOL={protocol} does not use SASL "
+            "(SASL_SSL or SASL_PLAINTEXT)"
+        )
+    ca_file = settings.kafka_ssl_ca_file
+    if ca_file is not None:
+        if protocol not in {"SSL", "SASL_SSL"}:
+            problems.append(
+                f"KAFKA_SSL_CA_FILE is set but KAFKA_SECURITY_PROTOCOL={protocol} does not use TLS"
+            )
+        elif not ca_file.is_file():
+            problems.append(f"KAFKA_SSL_CA_FILE: no file at {ca_file}")
+    return problems
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why `secret` is not a production key (None when it may be one): a known default or a
+    placeholder, too short, a repeated pattern, or too few distinct characters or bits."""
+    letters = re.sub(r"[^a-z0-9]", "", secret.lower())
+    if secret.strip().lower() in KNOWN_DEFAULT_SECRETS or any(
+        word in letters for word in PLACEHOLDER_WORDS
+    ):
+        return "is a default or a placeholder"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"is too short (at least {MIN_SECRET_LENGTH} random characters)"
+    if _repeats_a_pattern(secret):
+        return "repeats one pattern"
+    if len(set(secret)) < MIN_SECRET_DISTINCT_CHARACTERS:
+        return f"has fewer than {MIN_SECRET_DISTINCT_CHARACTERS} distinct characters"
+    if estimated_entropy_bits(secret) < MIN_SECRET_ENTROPY_BITS:
+        return f"has less than an estimated {MIN_SECRET_ENTROPY_BITS} bits of entropy"
+    return None
+
+
+def estimated_entropy_bits(value: str) -> float:
+    """Shannon entropy of the value's own character frequencies, times its length."""
+    counts = Counter(value)
+    total = len(value)
+    per_character = -sum(n / total * math.log2(n / total) for n in counts.values())
+    return per_character * total
+
+
+def _repeats_a_pattern(value: str) -> bool:
+    """True when the value is a shorter string repeated (`abcabcabc…`, `k` * 40)."""
+    return any(
+        value == (value[:period] * (len(value) // period + 1))[: len(value)]
+        for period in range(1, len(value) // 2 + 1)
+    )
 
 
 def development_secret_key() -> str:

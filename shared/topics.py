@@ -6,8 +6,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from shared.events.models import PLATFORM_PAYLOADS
+
+if TYPE_CHECKING:
+    from shared.kafka import KafkaSecurity
 
 DEAD_LETTER_TOPIC = "notifier.dlq"
 SMS_REQUESTED_TOPIC = "sms.requested"
@@ -66,13 +70,21 @@ TOPICS: tuple[TopicSpec, ...] = (
 
 
 async def ensure_topics(
-    bootstrap_servers: str, specs: tuple[TopicSpec, ...] = TOPICS, *, replication_factor: int = 1
+    bootstrap_servers: str,
+    specs: tuple[TopicSpec, ...] = TOPICS,
+    *,
+    replication_factor: int = 1,
+    security: KafkaSecurity | None = None,
 ) -> list[str]:
     """Create the topics that do not exist yet; returns the names created. Existing topics are
     left as they are (partitions are never changed behind an operator's back)."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
+    from shared.kafka import PLAINTEXT, kafka_client_options
+
+    admin = AIOKafkaAdminClient(
+        **kafka_client_options(bootstrap_servers, security or PLAINTEXT), request_timeout_ms=10_000
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -20,7 +20,8 @@ from services.auth.accounts.hashing import Argon2Parameters, PasswordHashing
 from services.auth.accounts.password_policy import PasswordContext, PasswordPolicy
 from services.auth.accounts.passwords import Passwords
 from services.auth.accounts.profile import Profile
-from services.auth.http.routers import auth_routers
+from services.auth.accounts.rate_limit import AddressRateLimit
+from services.auth.http.routers import asyncapi, auth_routers
 from services.auth.login.devices import Devices
 from services.auth.login.login import Login
 from services.auth.login.throttling import LoginThrottle, ThrottlePolicy
@@ -38,8 +39,8 @@ from services.auth.two_factor.verifier import TOTP_SEALING_PURPOSE, CodeVerifier
 from shared.clock import Clock, SystemClock
 from shared.cors import cors_config, with_cors
 from shared.db import UnitOfWork
-from shared.http import build_app, health_routes, openapi_config
-from shared.kafka import create_producer
+from shared.http import build_app, health_routes, internal_app, openapi_config
+from shared.kafka import KafkaSecurity, create_producer
 from shared.logging import get_logger
 from shared.metrics import metrics_endpoint
 from shared.service import ServiceDatabase
@@ -130,7 +131,7 @@ async def build_components(
 ) -> AuthComponents:
     """Wire the use cases; loads (or creates) the signing key and warms the hashers up."""
     uow = UnitOfWork(pool)
-    secret_key = settings.require_secret_key()
+    secret_key = settings.require_auth_secret_key()
     hashing = password_hashing(auth)
     policy = password_policy(auth)
     throttle = login_throttle(auth)
@@ -184,10 +185,16 @@ async def build_components(
             policy=two_factor_policy,
             budget=SmsBudget.from_settings(auth),
             verifier=verifier,
-            log_sms=not settings.is_production,
+            log_sms=settings.log_sms_codes,
         ),
         two_factor=TwoFactor(uow, clock, verifier=verifier, passwords=passwords),
     )
+
+
+def create_internal_app() -> Litestar:
+    """The metrics listener: /metrics and the AsyncAPI document, never on the public port in
+    production."""
+    return internal_app([metrics_endpoint, asyncapi])
 
 
 def create_app(
@@ -199,13 +206,15 @@ def create_app(
 ) -> Litestar:
     """The auth service: credentials, display language, two-factor state and tokens."""
     database = ServiceDatabase(settings, SCHEMA, MIGRATIONS)
-    settings.require_secret_key()
+    settings.require_auth_secret_key()
     auth = auth_settings or load_auth_settings()
     the_clock = clock or SystemClock()
 
     def kafka_producer() -> Producer:
         producer: Producer = create_producer(
-            settings.kafka_bootstrap_servers, enable_idempotence=settings.kafka_enable_idempotence
+            settings.kafka_bootstrap_servers,
+            enable_idempotence=settings.kafka_enable_idempotence,
+            security=KafkaSecurity.from_settings(settings),
         )
         return producer
 
@@ -228,6 +237,7 @@ def create_app(
             two_factor=parts.two_factor,
             trusted_proxies=auth.trusted_proxies,
             jwks_max_age=auth.jwks_max_age_seconds,
+            quality_rate_limit=AddressRateLimit(auth.password_quality_per_minute, the_clock),
         )
         relay = OutboxRelay(
             pool, database.dsn, producer_factory or kafka_producer, the_clock, relay_settings(auth)
@@ -263,8 +273,8 @@ def create_app(
     return build_app(
         route_handlers=[
             *health_routes({"database": database.readiness}),
-            metrics_endpoint,
-            *auth_routers(),
+            *([metrics_endpoint] if settings.public_metrics else []),
+            *auth_routers(with_asyncapi=settings.public_metrics),
         ],
         openapi=openapi_config(
             "Clochette auth",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar
 
@@ -14,9 +15,10 @@ from services.notifier.asyncapi import asyncapi_route
 from services.notifier.ingest.consumer import IngestConsumer, build_ingest_consumer
 from services.notifier.settings import NotifierSettings
 from shared.cors import cors_config, with_cors
-from shared.http import build_app, health_routes, openapi_config
-from shared.kafka import BrokerProbe
+from shared.http import build_app, health_routes, internal_app, openapi_config
+from shared.kafka import BrokerProbe, KafkaSecurity
 from shared.logging import get_logger
+from shared.metrics import metrics_endpoint
 from shared.service import ServiceDatabase
 from shared.settings import Settings
 
@@ -26,11 +28,26 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 log = get_logger(__name__)
 
 
+def internal_routes(settings: Settings, notifier: NotifierSettings) -> list[Any]:
+    """/metrics and the AsyncAPI document."""
+    return [
+        metrics_endpoint,
+        asyncapi_route(notifier.topics, notifier.consumer_group, settings.kafka_bootstrap_servers),
+    ]
+
+
+def create_internal_app(settings: Settings, notifier: NotifierSettings | None = None) -> Litestar:
+    """The metrics listener: never on the public port in production."""
+    return internal_app(internal_routes(settings, notifier or NotifierSettings()))
+
+
 def create_app(settings: Settings, *, notifier: NotifierSettings | None = None) -> Litestar:
     """The notifier: platform events on Kafka become the notifications behind the bell."""
     notifier = notifier or NotifierSettings()
     database = ServiceDatabase(settings, SCHEMA, MIGRATIONS)
-    probe = BrokerProbe(settings.kafka_bootstrap_servers)
+    settings.require_notifier_secret_key()  # refuse to start without it, not at the first page
+    kafka_security = KafkaSecurity.from_settings(settings)
+    probe = BrokerProbe(settings.kafka_bootstrap_servers, security=kafka_security)
     running: list[IngestConsumer] = []
 
     @asynccontextmanager
@@ -43,6 +60,7 @@ def create_app(settings: Settings, *, notifier: NotifierSettings | None = None) 
                 database.pool,
                 notifier,
                 enable_idempotence=settings.kafka_enable_idempotence,
+                security=kafka_security,
             )
             await consumer.start()
             running.append(consumer)
@@ -72,9 +90,7 @@ def create_app(settings: Settings, *, notifier: NotifierSettings | None = None) 
                 }
             ),
             *api_route_handlers(),
-            asyncapi_route(
-                notifier.topics, notifier.consumer_group, settings.kafka_bootstrap_servers
-            ),
+            *(internal_routes(settings, notifier) if settings.public_metrics else []),
         ],
         openapi=openapi_config(
             "Clochette notifier",

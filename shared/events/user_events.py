@@ -22,7 +22,13 @@ class UserCreated(_Strict):
     """A user was created (by an administrator, the CLI or the demo seed)."""
 
     type_name: ClassVar[str] = "user.created"
-    email: Email
+    # No longer published: no consumer needs the address, and auth.users is kept forever. Still
+    # accepted (optional, version 1 unchanged) so that records published before keep validating.
+    email: Email | None = Field(
+        None,
+        exclude=True,
+        description="Deprecated, no longer sent: the notifier never needed the address.",
+    )
     role: Role
     language: Language
     active: bool = True

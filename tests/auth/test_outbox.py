@@ -15,12 +15,12 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from clochette.devstack import free_port, start_broker
 from services.auth.app import create_app
-from services.auth.platform import events
+from services.auth.platform import events, outbox
 from services.auth.platform.outbox import OutboxRelay, RelaySettings
 from shared.clock import SystemClock
 from shared.events.registry import user_events_registry
 from shared.kafka import create_producer
-from shared.topics import TOPICS, USER_EVENTS_TOPIC, ensure_topics
+from shared.topics import SMS_REQUESTED_TOPIC, TOPICS, USER_EVENTS_TOPIC, ensure_topics
 from tests.auth.conftest import (
     AuthHarness,
     cheap_auth_settings,
@@ -147,7 +147,9 @@ async def test_user_events_of_the_http_api_reach_the_broker_in_order(
     # Keyed by organisation (contract section 6): one partition per organisation keeps order.
     assert {key for key, _ in records} == {str(admin.organization_id).encode()}
     assert all(e.organization_id == admin.organization_id for e in parsed)
-    assert parsed[0].data.email == "an@example.be"
+    # The address never travels on auth.users (kept forever; no consumer needs it).
+    assert parsed[0].data.email is None
+    assert all(b"an@example.be" not in value for _, value in records)
     assert (parsed[0].data.role, parsed[0].data.language) == ("member", "fr")
     assert parsed[1].data.language == "de"
     assert len({e.event_id for e in parsed}) == 4
@@ -266,3 +268,39 @@ async def _wait_until(condition: Any, timeout: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+async def test_an_sms_request_is_deleted_once_published_and_user_events_are_kept(
+    auth: AuthHarness, database_url: str, kafka_bootstrap: str
+) -> None:
+    """The SMS text holds the code: its outbox row must not stay for the audit retention."""
+    await ensure_topics(
+        kafka_bootstrap,
+        tuple(t for t in TOPICS if t.name in {SMS_REQUESTED_TOPIC, USER_EVENTS_TOPIC}),
+    )
+    pool = auth.app.state.pool
+    user = await auth.create_user()
+    async with pool.acquire() as conn, conn.transaction():
+        sms = await outbox.enqueue(
+            conn,
+            SMS_REQUESTED_TOPIC,
+            str(user.organization_id),
+            {"text": "Uw code: 123456", "user_id": str(user.id)},
+            auth.clock.now(),
+        )
+    relay = fast_relay(pool, database_url, kafka_bootstrap)
+    relay.start()
+    try:
+        deadline = time.monotonic() + 20
+        while await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"):
+            assert time.monotonic() < deadline, "the relay published nothing"
+            await asyncio.sleep(0.1)
+    finally:
+        await relay.stop()
+    rows = {
+        row["topic"]: row["published_at"]
+        for row in await pool.fetch("SELECT topic, published_at FROM outbox")
+    }
+    assert SMS_REQUESTED_TOPIC not in rows, "the SMS request outlived its publication"
+    assert rows[USER_EVENTS_TOPIC] is not None
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE id = $1", sms) == 0

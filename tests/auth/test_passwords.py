@@ -6,7 +6,16 @@ from typing import Any
 
 import asyncpg
 
-from tests.auth.conftest import PASSWORD, AuthHarness
+from services.auth.app import create_app
+from shared.clock import ManualClock
+from tests.auth.conftest import (
+    PASSWORD,
+    AuthHarness,
+    cheap_auth_settings,
+    http_client,
+    running,
+    settings_for,
+)
 
 NEW_PASSWORD = "quiet lanterns drift east"
 
@@ -207,3 +216,25 @@ async def test_quality_rejects_non_string_and_huge_inputs(auth: AuthHarness) -> 
     for body in ({"password": 5}, {}, {"password": "x" * 5000}, {"password": "x", "user": "y"}):
         response = await auth.client.post("/v1/password-quality", json=body)
         assert response.status_code == 422, body
+
+
+async def test_quality_is_rate_limited_per_address_with_a_problem_and_retry_after(
+    database_url: str, clock: ManualClock
+) -> None:
+    settings = cheap_auth_settings(password_quality_per_minute=3)
+    app = create_app(settings_for(database_url), auth_settings=settings, clock=clock)
+    body = {"password": "violet tram under snow"}
+    async with running(app), http_client(app, "203.0.113.7") as client:
+        answers = [await client.post("/v1/password-quality", json=body) for _ in range(4)]
+        async with http_client(app, "203.0.113.8") as neighbour:
+            other = await neighbour.post("/v1/password-quality", json=body)
+        clock.advance(seconds=20)  # one call's worth of budget back (3 a minute)
+        later = await client.post("/v1/password-quality", json=body)
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    refused = answers[-1]
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["type"] == "https://clochette.dev/problems/too-many-requests"
+    assert refused.json()["status"] == 429
+    assert 1 <= int(refused.headers["retry-after"]) <= 20
+    assert other.status_code == 200, "another address has its own budget"
+    assert later.status_code == 200

@@ -16,12 +16,22 @@ import yaml
 from clochette.cli import build_parser
 from services.auth.platform.config import AuthSettings
 from services.notifier.settings import NotifierSettings
-from shared.settings import Settings
-from shared.topics import DEFAULT_PARTITIONS
+from shared.settings import DEFAULT_METRICS_PORTS, Settings
+from shared.topics import (
+    DEAD_LETTER_TOPIC,
+    DEFAULT_PARTITIONS,
+    PLATFORM_TOPICS,
+    SMS_REQUESTED_TOPIC,
+    USER_EVENTS_TOPIC,
+)
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S_BASE = DEPLOY / "k8s" / "base"
-REQUIRED = {"CLOCHETTE_ENV", "DATABASE_URL", "CLOCHETTE_SECRET_KEY", "KAFKA_BOOTSTRAP_SERVERS"}
+REQUIRED = {"CLOCHETTE_ENV", "DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"}
+# Each service's own key and database role; the one-shot jobs run as the administrator.
+OWN_KEY = {"auth": "AUTH_SECRET_KEY", "notifier": "NOTIFIER_SECRET_KEY"}
+OWN_ROLE = {"auth": "clochette_auth", "notifier": "clochette_notifier"}
+OVERLAY = DEPLOY / "k8s" / "overlays" / "production"
 ACCEPTED = {
     field.alias
     for model in (Settings, AuthSettings, NotifierSettings)
@@ -69,20 +79,79 @@ def assert_cli_accepts(args: list[str]) -> None:
 
 def test_compose_sets_only_accepted_variables_and_all_required_ones() -> None:
     services = clochette_services(compose())
-    assert set(services) == {"migrate", "topics", "auth", "notifier"}
+    assert set(services) == {"migrate", "db-roles", "topics", "auth", "notifier"}
     for name, service in services.items():
         environment = service["environment"]
         assert set(environment) <= ACCEPTED, f"{name}: {set(environment) - ACCEPTED}"
         assert set(environment) >= REQUIRED, f"{name} lacks {REQUIRED - set(environment)}"
         assert environment["CLOCHETTE_ENV"] == "production"
+        assert "CLOCHETTE_SECRET_KEY" not in environment, "production has no shared key"
         assert_cli_accepts(service["command"])
+
+
+def test_compose_gives_each_service_its_own_key_and_database_role() -> None:
+    services = clochette_services(compose())
+    for name in ("auth", "notifier"):
+        environment = services[name]["environment"]
+        other = "notifier" if name == "auth" else "auth"
+        assert OWN_KEY[name] in environment
+        assert OWN_KEY[other] not in environment, f"{name} must not get {OWN_KEY[other]}"
+        assert environment["DATABASE_URL"].startswith(f"postgresql://{OWN_ROLE[name]}:")
+    for job in ("migrate", "db-roles", "topics"):
+        assert not set(OWN_KEY.values()) & set(services[job]["environment"]), job
+    roles = services["db-roles"]
+    assert roles["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert set(roles["secrets"]) == set(compose()["secrets"])
+
+
+def test_compose_kafka_requires_sasl_and_only_auth_writes_its_topics() -> None:
+    document = compose()
+    kafka = document["services"]["kafka"]["environment"]
+    assert "PLAINTEXT://" not in kafka["KAFKA_LISTENERS"].replace("SASL_PLAINTEXT://", "")
+    assert kafka["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert kafka["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+    jaas = kafka["KAFKA_LISTENER_NAME_SASL__PLAINTEXT_PLAIN_SASL_JAAS_CONFIG"]
+    for user in ("admin", "auth", "notifier"):
+        assert f'user_{user}="${{KAFKA_{user.upper()}_PASSWORD:?' in jaas
+    services = clochette_services(document)
+    for name, service in services.items():
+        kafka_variables = {
+            k: v for k, v in service["environment"].items() if k.startswith("KAFKA_")
+        }
+        settings = Settings(**kafka_variables)  # the services accept the combination
+        assert settings.kafka_security_protocol == "SASL_PLAINTEXT", name
+    assert services["auth"]["environment"]["KAFKA_SASL_USERNAME"] == "auth"
+    assert services["notifier"]["environment"]["KAFKA_SASL_USERNAME"] == "notifier"
+    acls = "\n".join(document["services"]["kafka-acls"]["command"])
+    writers = {
+        topic: {
+            line.split("User:")[1].split()[0]
+            for line in acls.splitlines()
+            if "--operation Write" in line and f"--topic {topic}" in line
+        }
+        for topic in (USER_EVENTS_TOPIC, SMS_REQUESTED_TOPIC, DEAD_LETTER_TOPIC)
+    }
+    assert writers == {
+        USER_EVENTS_TOPIC: {"auth"},
+        SMS_REQUESTED_TOPIC: {"auth"},
+        DEAD_LETTER_TOPIC: {"notifier"},
+    }
+    for topic in (*PLATFORM_TOPICS, USER_EVENTS_TOPIC):
+        assert any(
+            "User:notifier --operation Read" in line and f"--topic {topic} " in line + " "
+            for line in acls.splitlines()
+        ), topic
+    assert "User:notifier --operation Read --group clochette-notifier" in acls
+    for name in ("auth", "notifier"):
+        depends = document["services"][name]["depends_on"]
+        assert depends["kafka-acls"]["condition"] == "service_completed_successfully"
 
 
 def test_compose_runs_migrations_and_topics_before_the_services() -> None:
     services = compose()["services"]
     for name in ("auth", "notifier"):
         depends = services[name]["depends_on"]
-        assert depends["migrate"]["condition"] == "service_completed_successfully"
+        assert depends["db-roles"]["condition"] == "service_completed_successfully"
         assert depends["topics"]["condition"] == "service_completed_successfully"
     assert services["migrate"]["command"] == ["migrate"]
     assert services["topics"]["command"][0] == "topics"
@@ -97,7 +166,16 @@ def test_compose_runs_migrations_and_topics_before_the_services() -> None:
 def test_compose_secrets_come_from_the_env_file_described_in_the_example() -> None:
     text = (DEPLOY / "compose.yaml").read_text()
     example = env_file_keys(DEPLOY / ".env.example")
-    assert example == {"POSTGRES_PASSWORD", "CLOCHETTE_SECRET_KEY"}
+    assert example == {
+        "POSTGRES_PASSWORD",
+        "AUTH_DB_PASSWORD",
+        "NOTIFIER_DB_PASSWORD",
+        "AUTH_SECRET_KEY",
+        "NOTIFIER_SECRET_KEY",
+        "KAFKA_ADMIN_PASSWORD",
+        "KAFKA_AUTH_PASSWORD",
+        "KAFKA_NOTIFIER_PASSWORD",
+    }
     for key in example:
         assert f"${{{key}:?" in text, f"{key} must be required, not silently empty"
 
@@ -106,10 +184,35 @@ def test_k8s_environment_is_accepted_and_complete() -> None:
     kustomization = yaml.safe_load((K8S_BASE / "kustomization.yaml").read_text())
     literals = kustomization["configMapGenerator"][0]["literals"]
     config = {item.split("=", 1)[0] for item in literals}
-    secrets = env_file_keys(DEPLOY / "k8s" / "overlays" / "production" / "secrets.env.example")
-    assert secrets == {"DATABASE_URL", "CLOCHETTE_SECRET_KEY"}
-    assert (config | secrets) <= ACCEPTED, (config | secrets) - ACCEPTED
-    assert (config | secrets) >= REQUIRED
+    assert not {"CLOCHETTE_SECRET_KEY", *OWN_KEY.values()} & config
+    for name in ("auth", "notifier"):
+        secrets = env_file_keys(OVERLAY / f"{name}-secrets.env.example")
+        assert secrets == {
+            "DATABASE_URL",
+            OWN_KEY[name],
+            "KAFKA_SASL_USERNAME",
+            "KAFKA_SASL_PASSWORD",
+        }
+        kafka = {k: "x" for k in secrets if k.startswith("KAFKA_")}
+        kafka |= {k: v for k, v in (i.split("=", 1) for i in literals) if k.startswith("KAFKA_")}
+        assert Settings.model_validate(kafka).kafka_security_protocol == "SASL_SSL"
+        assert (config | secrets) <= ACCEPTED, (config | secrets) - ACCEPTED
+        assert (config | secrets) >= REQUIRED
+        url = (OVERLAY / f"{name}-secrets.env.example").read_text()
+        assert f"postgresql://{OWN_ROLE[name]}:" in url
+    assert env_file_keys(OVERLAY / "migrate-secrets.env.example") == {
+        "DATABASE_URL",
+        "KAFKA_SASL_USERNAME",
+        "KAFKA_SASL_PASSWORD",
+    }
+    assert env_file_keys(OVERLAY / "db-roles.env.example") == {
+        "AUTH_DB_PASSWORD",
+        "NOTIFIER_DB_PASSWORD",
+    }
+    generated = yaml.safe_load((OVERLAY / "kustomization.yaml").read_text())["secretGenerator"]
+    for generator in generated:
+        for env in generator["envs"]:
+            assert (OVERLAY / f"{env}.example").exists(), env
 
 
 def _pod_specs() -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -128,7 +231,12 @@ def test_k8s_workloads_are_hardened_and_run_real_commands() -> None:
             assert container["securityContext"]["allowPrivilegeEscalation"] is False
             assert container["securityContext"]["readOnlyRootFilesystem"] is True
             refs = {next(iter(ref.values()))["name"] for ref in container["envFrom"]}
-            assert refs == {"clochette-config", "clochette-secrets"}
+            own = {
+                "clochette-auth": "clochette-auth-secrets",
+                "clochette-notifier": "clochette-notifier-secrets",
+                "clochette-migrate": "clochette-migrate-secrets",
+            }[workload["metadata"]["name"]]
+            assert refs == {"clochette-config", own}
             assert "memory" in container["resources"]["limits"]
 
 
@@ -216,3 +324,26 @@ def test_auth_trusts_the_proxy_in_front_of_it_in_compose_and_kubernetes() -> Non
         item.split("=", 1) for item in kustomization["configMapGenerator"][0]["literals"]
     )
     assert AuthSettings(trusted_proxies=literals["AUTH_TRUSTED_PROXIES"]).trusted_proxies
+
+
+def test_prometheus_scrapes_the_metrics_listeners_not_the_public_ports() -> None:
+    ports = {"auth": DEFAULT_METRICS_PORTS["auth"], "notifier": DEFAULT_METRICS_PORTS["notifier"]}
+    scrape = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in scrape["scrape_configs"]}
+    assert jobs["clochette-auth"]["static_configs"][0]["targets"] == [f"auth:{ports['auth']}"]
+    assert jobs["clochette-notifier"]["dns_sd_configs"][0]["port"] == ports["notifier"]
+    kustomization = yaml.safe_load((K8S_BASE / "kustomization.yaml").read_text())
+    config = dict(item.split("=", 1) for item in kustomization["configMapGenerator"][0]["literals"])
+    assert config["AUTH_METRICS_PORT"] == str(ports["auth"])
+    assert config["NOTIFIER_METRICS_PORT"] == str(ports["notifier"])
+    for workload, pod in _pod_specs():
+        if workload["kind"] != "Deployment":
+            continue
+        service = workload["metadata"]["name"].removeprefix("clochette-")
+        annotations = workload["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == str(ports[service])
+        declared = {p["containerPort"] for p in pod["containers"][0]["ports"]}
+        assert ports[service] in declared
+    for name, service in clochette_services(compose()).items():
+        published = " ".join(str(p) for p in service.get("ports", []))
+        assert not {"9101", "9102"} & set(published.replace(":", " ").split()), name

@@ -409,3 +409,55 @@ async def test_an_event_for_a_user_not_yet_projected_is_kept(
     assert per_user == {early: 2, misplaced: 1, newcomer: 1}
     assert await fetchval(database_url, "SELECT count(*) FROM recipients WHERE provisional") == 0
     assert await badge_drift(database_url) == []
+
+
+async def test_a_user_event_moving_a_confirmed_user_to_another_organisation_is_dead_lettered(
+    kafka_bootstrap: str,
+    database_url: str,
+    ingest_settings: NotifierSettings,
+    run_consumer: RunConsumer,
+) -> None:
+    """Users never change organisation: a user event that says otherwise (a forged or broken
+    producer) must not move a confirmed recipient, in the same batch or a later one."""
+    home, other = uuid.uuid4(), uuid.uuid4()
+    confirmed, fresh = uuid.uuid4(), uuid.uuid4()
+    users_topic = ingest_settings.topics.users
+
+    def user_event(kind: str, organization: uuid.UUID, user: uuid.UUID, at: str) -> bytes:
+        data = {"language": "fr"} if kind == "user.language_changed" else {}
+        if kind == "user.created":
+            data = {"email": f"{user}@example.be", "role": "member", "language": "nl"}
+        return encode(event(kind, organization, user, data=data, occurred_at=at))
+
+    created = user_event("user.created", home, confirmed, "2026-11-28T08:00:00Z")
+    moved_later = user_event("user.language_changed", other, confirmed, "2026-11-28T08:01:00Z")
+    fresh_created = user_event("user.created", home, fresh, "2026-11-28T08:00:00Z")
+    moved_in_batch = user_event("user.password_changed", other, fresh, "2026-11-28T08:02:00Z")
+    async with run_consumer(ingest_settings):
+        await publish_async(kafka_bootstrap, users_topic, [created], key=b"k", partition=0)
+        await wait_until(
+            lambda: _committed_to(kafka_bootstrap, ingest_settings, users_topic, 1),
+            what="user.created committed",
+        )
+        await publish_async(
+            kafka_bootstrap,
+            users_topic,
+            [moved_later, fresh_created, moved_in_batch],
+            key=b"k",
+            partition=0,
+        )
+        await wait_until(
+            lambda: _committed_to(kafka_bootstrap, ingest_settings, users_topic, 4),
+            what="every user event committed",
+        )
+    recipients = {r["user_id"]: r for r in await fetch(database_url, "SELECT * FROM recipients")}
+    assert recipients[confirmed]["organization_id"] == home
+    assert recipients[confirmed]["language"] == "nl"
+    assert recipients[fresh]["organization_id"] == home
+    assert await count_notifications(database_url) == 0
+    letters = await read_all_async(kafka_bootstrap, ingest_settings.topics.dead_letter, expected=2)
+    assert sorted(letter.value() for letter in letters) == sorted([moved_later, moved_in_batch])
+    for letter in letters:
+        headers = {k: v.decode() for k, v in letter.headers()}
+        assert headers[dead_letter.HEADER_ERROR_CLASS] == "organization_changed"
+        assert "never change organisation" in headers[dead_letter.HEADER_REASON]

@@ -391,3 +391,40 @@ def test_extra_payload_fields_never_break_a_valid_event(
         data.setdefault(key, value)
     parsed = platform_registry().parse(raw(envelope(event_type, data)), topic=event_type)
     assert parsed.type == event_type
+
+
+def test_user_created_no_longer_carries_the_email_and_old_records_still_parse() -> None:
+    """auth.users is kept forever and no consumer needs the address: it is not published any
+    more; records published with it (version 1 as before) are still accepted."""
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    from services.auth.domain import User
+    from services.auth.platform import events
+
+    now = datetime(2026, 11, 29, 7, 0, tzinfo=UTC)
+    user = User(
+        id=uuid4(),
+        organization_id=uuid4(),
+        organization_name="Demo",
+        email="alice@example.be",
+        role="member",
+        language="nl",
+        active=True,
+        password_hash="x",
+        password_score=4,
+        password_changed_at=now,
+        created_at=now,
+        updated_at=now,
+        last_login_at=None,
+    )
+    document = events.envelope(user, events.user_created(user), now)
+    assert document["type"] == "user.created"
+    assert document["version"] == 1
+    assert "email" not in document["data"]
+    assert "alice@example.be" not in json.dumps(document)
+    registry = user_events_registry()
+    assert registry.parse(json.dumps(document).encode()).data.language == "nl"
+    older = copy.deepcopy(document)
+    older["data"]["email"] = "alice@example.be"
+    assert registry.parse(json.dumps(older).encode()).data.role == "member"

@@ -15,6 +15,7 @@ from services.auth.accounts.accounts import Accounts, NewUser
 from services.auth.accounts.i18n import negotiate_language
 from services.auth.accounts.passwords import Passwords
 from services.auth.accounts.profile import Me, Profile
+from services.auth.accounts.rate_limit import AddressRateLimit
 from services.auth.domain import ClientInfo, User
 from services.auth.http.dependencies import BEARER
 from services.auth.http.schemas import (
@@ -101,16 +102,21 @@ async def change_password(
     status_code=HTTP_200_OK,
     tags=["me"],
     summary="Measure a password while it is typed",
-    responses=problem_responses(400, 413, 422),
+    responses=problem_responses(400, 413, 422, 429),
 )
 async def password_quality(
     request: Request[Any, Any, Any],
     data: JSONBody[PasswordQualityRequest],
+    *,
     passwords: NamedDependency[Passwords],
     optional_principal: NamedDependency[Principal | None],
+    client: NamedDependency[ClientInfo],
+    quality_rate_limit: NamedDependency[AddressRateLimit],
 ) -> PasswordQualityResponse:
     """Score 0 to 4, label, warnings and suggestions in the caller's language: the token's when
-    one is sent, else the Accept-Language header's, else English."""
+    one is sent, else the Accept-Language header's, else English. 429 with Retry-After beyond
+    AUTH_PASSWORD_QUALITY_PER_MINUTE calls from one address."""
+    quality_rate_limit.take(client.address)
     language = (
         optional_principal.language
         if optional_principal

@@ -26,8 +26,9 @@ async def asyncapi() -> dict[str, Any]:
     return asyncapi_document()
 
 
-def auth_routers() -> list[Router]:
-    """The API router (no-store, bounded bodies) and the public documents' router."""
+def auth_routers(*, with_asyncapi: bool = True) -> list[Router]:
+    """The API router (no-store, bounded bodies) and the public documents' router (the AsyncAPI
+    document only when the main listener serves it: outside production)."""
     dependencies = {
         "principal": Provide(provide_principal),
         "optional_principal": Provide(provide_optional_principal),
@@ -40,6 +41,7 @@ def auth_routers() -> list[Router]:
         "phone_confirmation": from_state("phone_confirmation"),
         "two_factor": from_state("two_factor"),
         "keys": from_state("signing_keys"),
+        "quality_rate_limit": from_state("quality_rate_limit"),
     }
     api = Router(
         path="/",
@@ -66,6 +68,8 @@ def auth_routers() -> list[Router]:
         request_max_body_size=MAX_BODY_BYTES,
     )
     documents = Router(
-        path="/", route_handlers=[sessions.jwks, asyncapi], dependencies=dependencies
+        path="/",
+        route_handlers=[sessions.jwks, *([asyncapi] if with_asyncapi else [])],
+        dependencies=dependencies,
     )
     return [api, documents]

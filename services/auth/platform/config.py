@@ -42,6 +42,9 @@ class AuthSettings(BaseSettings):
 
     password_min_length: int = Field(12, ge=8, le=64)
     password_max_length: int = Field(256, ge=64, le=1024)
+    # Calls of POST /v1/password-quality per client address and minute (the meter calls it as
+    # the user types, debounced: 60 leaves room for a slow typist and a few retries).
+    password_quality_per_minute: int = Field(60, ge=1, le=100_000)
 
     access_token_seconds: int = Field(ACCESS_TOKEN_MAX_SECONDS, ge=30, le=ACCESS_TOKEN_MAX_SECONDS)
     refresh_token_idle_days: float = Field(14, gt=0, le=90)

@@ -51,7 +51,7 @@ async def publish_user_event(
 
 
 def user_created(user: User) -> UserCreated:
-    return UserCreated(email=user.email, role=user.role, language=user.language, active=True)
+    return UserCreated(role=user.role, language=user.language, active=True)
 
 
 def language_changed(user: User) -> UserLanguageChanged:

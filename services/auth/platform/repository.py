@@ -14,6 +14,7 @@ from typing import Any, Final
 from uuid import UUID
 
 from services.auth.platform.sql import Connection, row_count
+from shared.topics import SMS_REQUESTED_TOPIC
 
 OUTBOX_CHANNEL: Final = "auth_outbox"
 _RELAY_LEADER_LOCK: Final = (
@@ -62,9 +63,20 @@ async def unpublished_outbox(conn: Connection, limit: int) -> list[OutboxRow]:
 
 
 async def mark_outbox_published(conn: Connection, ids: Sequence[int], now: datetime) -> None:
+    """Mark the rows published; those whose payload must not outlive its publication (an SMS
+    request carries the code in clear) are deleted instead of kept for the retention."""
+    await conn.execute(
+        "DELETE FROM outbox WHERE id = ANY($1::bigint[]) AND topic = ANY($2::text[])",
+        list(ids),
+        sorted(DELETED_ONCE_PUBLISHED),
+    )
     await conn.execute(
         "UPDATE outbox SET published_at = $2 WHERE id = ANY($1::bigint[])", list(ids), now
     )
+
+
+# Topics whose outbox rows are deleted as soon as the broker has them (see above).
+DELETED_ONCE_PUBLISHED = frozenset({SMS_REQUESTED_TOPIC})
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,11 @@ from services.notifier.api.retention import RetentionPurger
 from services.notifier.api.routes import NotificationController
 from services.notifier.api.tokens import JwksClient, TokenVerifier
 from services.notifier.settings import NotifierSettings
-from shared.metrics import metrics_endpoint
 from shared.settings import Settings
 
 
 def api_route_handlers() -> list[Any]:
-    return [NotificationController, metrics_endpoint]
+    return [NotificationController]
 
 
 def api_lifespan(
@@ -35,7 +34,7 @@ def api_lifespan(
     """Builds the API's collaborators on start-up and stops its background work on shutdown."""
     # Built now, not at start-up, so a broken catalog or a missing secret fails create_app.
     renderer = NotificationRenderer(settings.web_app_base_url)
-    cursors = CursorCodec(settings.require_secret_key())
+    cursors = CursorCodec(settings.require_notifier_secret_key())
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

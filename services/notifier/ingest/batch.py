@@ -99,6 +99,8 @@ class RecipientChange:
     language: str | None = None
     active: bool | None = None
     member_since: datetime | None = None
+    # The user events folded into this change, to dead-letter them if it is refused.
+    records: list[SourceRecord] = field(default_factory=list, repr=False, compare=False)
 
 
 @dataclass
@@ -224,7 +226,10 @@ class BatchBuilder:
             return
         self._seen.add(event.event_id)
         if logical == USER_EVENTS_TOPIC:
-            _apply_user_event(event, self._changes)
+            moved = _apply_user_event(record, event, self._changes)
+            if moved is not None:
+                batch.bad.append(moved)
+                return
             notification_type = SECURITY_NOTIFICATION_TYPES.get(event.type)
             if notification_type is not None:
                 batch.events.append(_notification(record, event, notification_type))
@@ -283,16 +288,36 @@ def _notification(
     )
 
 
-def _apply_user_event(event: Event[Any], changes: dict[UUID, RecipientChange]) -> None:
+def organization_changed(
+    record: SourceRecord, user_id: UUID, organization: UUID, claimed: UUID
+) -> BadRecord:
+    """The dead letter of a user event that moves a confirmed user to another organisation."""
+    return bad_record(
+        record,
+        ORGANIZATION_CHANGED,
+        f"user {user_id} belongs to organisation {organization}; this event puts it in "
+        f"{claimed}, and users never change organisation (an administrator creates a new user)",
+    )
+
+
+ORGANIZATION_CHANGED = "organization_changed"
+
+
+def _apply_user_event(
+    record: SourceRecord, event: Event[Any], changes: dict[UUID, RecipientChange]
+) -> BadRecord | None:
     """Fold one user event into the user's pending change (events of a user arrive in order:
-    the auth service keys them by user id)."""
+    the auth service keys them by user id). An event of this batch that moves the user to
+    another organisation than an earlier one did is refused: its dead letter is returned."""
     user_id = event.user_id
     if user_id is None:  # the registry's envelope allows it; user events always carry one
-        return
+        return None
     change = changes.get(user_id)
     if change is None:
         change = changes[user_id] = RecipientChange(user_id, event.organization_id)
-    change.organization_id = event.organization_id
+    elif change.organization_id != event.organization_id:
+        return organization_changed(record, user_id, change.organization_id, event.organization_id)
+    change.records.append(record)
     data = event.data
     if isinstance(data, UserCreated):
         change.language = data.language
@@ -302,3 +327,4 @@ def _apply_user_event(event: Event[Any], changes: dict[UUID, RecipientChange]) -
         change.language = data.language
     elif isinstance(data, UserDeactivated):
         change.active = False
+    return None

@@ -48,6 +48,7 @@ from services.notifier.ingest.store import BatchStore
 from services.notifier.settings import NotifierSettings
 from shared.clock import Clock, SystemClock
 from shared.events.registry import platform_registry, user_events_registry
+from shared.kafka import PLAINTEXT, KafkaSecurity
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -166,12 +167,14 @@ def build_ingest_consumer(
     *,
     enable_idempotence: bool = False,
     clock: Clock | None = None,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> IngestConsumer:
     """The consumer with its parts, writing through `pool` (the service's own pool)."""
     clock = clock or SystemClock()
     retry = RetryPolicy(settings.retry_initial_backoff_s, settings.retry_max_backoff_s)
     broker = KafkaBroker(
         bootstrap_servers,
+        security=security.faststream_security(),
         acks="all",
         enable_idempotence=enable_idempotence,
         linger_ms=2,
@@ -182,7 +185,7 @@ def build_ingest_consumer(
     topics = settings.topics
     dead_letters = DeadLetterPublisher(broker, topics.dead_letter, settings.consumer_group)
     repository = IngestRepository(pool, copy_threshold=settings.copy_threshold)
-    session = KafkaSession(bootstrap_servers, settings, broker, clock)
+    session = KafkaSession(bootstrap_servers, settings, broker, clock, security)
     committer = Committer(session, retry, clock)
     pipeline = Pipeline(
         session,

@@ -30,6 +30,7 @@ from services.notifier.ids import NOTIFICATION_IDS
 from services.notifier.ingest.batch import NotificationEvent, RecipientChange, copy_row
 from services.notifier.ingest.sql import (
     ADD_PROVISIONAL_RECIPIENTS,
+    CONFIRMED_ELSEWHERE,
     COPY_COLUMNS,
     DELETE_NOTIFICATIONS_OF,
     DROP_MISPLACED_PROVISIONAL,
@@ -63,6 +64,17 @@ class StoreOutcome:
     duplicate_events: set[UUID] = field(default_factory=set)
     unrouted_events: set[UUID] = field(default_factory=set)
     copied: bool = False  # written by the bulk (COPY) path
+    # Changes refused because they move a confirmed recipient to another organisation; their
+    # records go to the dead letters.
+    moved_recipients: list[MovedRecipient] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MovedRecipient:
+    """A refused change, and the organisation its recipient stays in."""
+
+    change: RecipientChange
+    organization_id: UUID
 
 
 class IngestRepository:
@@ -86,14 +98,21 @@ class IngestRepository:
         every step's work starts from its arguments alone (nothing it mutates outlives an
         attempt), so running it again is exactly as correct as running it once.
         """
+        moved: list[MovedRecipient] = []
         if changes:
-            await self._unit_of_work.run(lambda conn: self._apply_changes(conn, changes))
-        new_members = [c.user_id for c in changes if c.member_since]
+            moved = await self._unit_of_work.run(lambda conn: self._apply_changes(conn, changes))
+        refused = {m.change.user_id for m in moved}
+        new_members = [c.user_id for c in changes if c.member_since and c.user_id not in refused]
         if not new_members and events and len(events) >= self._copy_threshold:
-            return await self._unit_of_work.run(lambda conn: self._copy_in(conn, events))
-        if not events and not new_members:
-            return StoreOutcome()
-        return await self._unit_of_work.run(lambda conn: self._insert(conn, events, new_members))
+            outcome = await self._unit_of_work.run(lambda conn: self._copy_in(conn, events))
+        elif not events and not new_members:
+            outcome = StoreOutcome()
+        else:
+            outcome = await self._unit_of_work.run(
+                lambda conn: self._insert(conn, events, new_members)
+            )
+        outcome.moved_recipients = moved
+        return outcome
 
     async def _copy_in(self, conn: Connection, events: Sequence[NotificationEvent]) -> StoreOutcome:
         """Lock the recipients, COPY the rows, raise the counters: one transaction."""
@@ -187,7 +206,22 @@ class IngestRepository:
                 [e.occurred_at for e in broadcasts],
             )
 
-    async def _apply_changes(self, conn: Connection, changes: Sequence[RecipientChange]) -> None:
+    async def _apply_changes(
+        self, conn: Connection, changes: Sequence[RecipientChange]
+    ) -> list[MovedRecipient]:
+        """Apply the changes but those that move a confirmed recipient elsewhere (returned)."""
+        elsewhere = {
+            row[0]: row[1]
+            for row in await conn.fetch(
+                CONFIRMED_ELSEWHERE,
+                [c.user_id for c in changes],
+                [c.organization_id for c in changes],
+            )
+        }
+        moved = [MovedRecipient(c, elsewhere[c.user_id]) for c in changes if c.user_id in elsewhere]
+        changes = [c for c in changes if c.user_id not in elsewhere]
+        if not changes:
+            return moved
         users = [c.user_id for c in changes]
         organizations = [c.organization_id for c in changes]
         dropped = await conn.fetch(DROP_MISPLACED_PROVISIONAL, users, organizations)
@@ -201,6 +235,7 @@ class IngestRepository:
             [c.active for c in changes],
             [c.member_since for c in changes],
         )
+        return moved
 
     async def _insert(
         self,

@@ -16,6 +16,7 @@ from services.notifier.ingest import metrics
 from services.notifier.ingest.backoff import Backoff
 from services.notifier.settings import NotifierSettings
 from shared.clock import Clock
+from shared.kafka import PLAINTEXT, KafkaSecurity, kafka_client_options
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -70,8 +71,10 @@ class KafkaSession:
         settings: NotifierSettings,
         broker: KafkaBroker,
         clock: Clock,
+        security: KafkaSecurity = PLAINTEXT,
     ) -> None:
         self._bootstrap = bootstrap_servers
+        self._security = security
         self._settings = settings
         self._broker = broker
         self._clock = clock
@@ -116,7 +119,7 @@ class KafkaSession:
         await self._broker.start()
         settings = self._settings
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
+            **kafka_client_options(self._bootstrap, self._security),
             group_id=self.group,
             client_id="clochette-notifier",
             enable_auto_commit=False,

@@ -26,6 +26,18 @@ WHERE r.user_id = u.user_id AND r.provisional AND r.organization_id <> u.organiz
 RETURNING r.user_id
 """
 
+# Users never change organisation (an administrator creates a new user instead): a user event
+# that puts a confirmed recipient in another organisation is refused, and its recipient stays as
+# it is. Locked in user_id order, as every writer locks recipients.
+CONFIRMED_ELSEWHERE = """
+SELECT r.user_id, r.organization_id
+FROM recipients r
+JOIN unnest($1::uuid[], $2::uuid[]) AS u (user_id, organization_id) ON r.user_id = u.user_id
+WHERE NOT r.provisional AND r.organization_id <> u.organization_id
+ORDER BY r.user_id
+FOR UPDATE OF r
+"""
+
 # With the recipients just deleted, in the same transaction (only when there are any, so the
 # usual case does not even lock the notifications table).
 DELETE_NOTIFICATIONS_OF = """

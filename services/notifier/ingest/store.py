@@ -11,7 +11,13 @@ from aiokafka.errors import KafkaError
 
 from services.notifier.ingest import metrics
 from services.notifier.ingest.backoff import RetryPolicy
-from services.notifier.ingest.batch import BadRecord, NotificationEvent, PreparedBatch, bad_record
+from services.notifier.ingest.batch import (
+    BadRecord,
+    NotificationEvent,
+    PreparedBatch,
+    bad_record,
+    organization_changed,
+)
 from services.notifier.ingest.dead_letter import DeadLetterPublisher
 from services.notifier.ingest.repository import IngestRepository, StoreOutcome
 from shared.clock import Clock
@@ -66,7 +72,27 @@ class BatchStore:
         self._clock = clock
 
     async def store(self, batch: PreparedBatch, stale: Callable[[], bool]) -> StoreOutcome:
-        """Raises Abandoned once `stale()` (the batch's records will be read again)."""
+        """Raises Abandoned once `stale()` (the batch's records will be read again). The user
+        events that would move a confirmed user to another organisation go to the dead letters
+        (stored again on a redelivery, they are refused again: nothing is lost or doubled)."""
+        outcome = await self._store(batch, stale)
+        if outcome.moved_recipients:
+            await self._dead_letter(
+                [
+                    organization_changed(
+                        record,
+                        moved.change.user_id,
+                        moved.organization_id,
+                        moved.change.organization_id,
+                    )
+                    for moved in outcome.moved_recipients
+                    for record in moved.change.records
+                ],
+                stale,
+            )
+        return outcome
+
+    async def _store(self, batch: PreparedBatch, stale: Callable[[], bool]) -> StoreOutcome:
         if not batch.needs_database:
             return StoreOutcome()
         repository = self._repository
@@ -110,6 +136,10 @@ class BatchStore:
                 else:
                     middle = len(part) // 2
                     pending += [part[middle:], part[:middle]]
+        await self._dead_letter(refused, stale)
+        return total
+
+    async def _dead_letter(self, refused: list[BadRecord], stale: Callable[[], bool]) -> None:
         refused.sort(key=lambda r: (r.topic, r.partition, r.offset))
         await self._retry.run(
             partial(self._dead_letters.publish, refused),
@@ -118,7 +148,6 @@ class BatchStore:
             stale=stale,
         )
         log_dead_lettered(refused)
-        return total
 
     async def _retried(
         self, attempt: Callable[[], Awaitable[StoreOutcome]], stale: Callable[[], bool]
@@ -155,3 +184,4 @@ def _merge(total: StoreOutcome, part: StoreOutcome) -> None:
     total.users_notified += part.users_notified
     total.duplicate_events |= part.duplicate_events
     total.unrouted_events |= part.unrouted_events
+    total.moved_recipients += part.moved_recipients

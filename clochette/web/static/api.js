@@ -152,11 +152,24 @@ export function refresh() {
   return refreshing;
 }
 
-/** A call with the access token; on 401 one refresh and one retry. Returns the Response. */
+/** True when a 401 is about the access token itself (expired, revoked), not a refusal such as
+ * a wrong current password or a missing second factor, which a new token would not change. */
+async function accessTokenRefused(response) {
+  if (response.status !== 401) return false;
+  try {
+    const problem = await response.clone().json();
+    return String(problem.type || "").endsWith("/unauthenticated");
+  } catch {
+    return true;
+  }
+}
+
+/** A call with the access token; when the token is refused, one refresh and one retry (never
+ * for other 401s: retrying a wrong password would count it twice). Returns the Response. */
 export async function authorized(service, path, options = {}) {
   if (!accessToken) await refresh();
   let response = await send(service, path, { ...options, token: accessToken });
-  if (response.status === 401) {
+  if (await accessTokenRefused(response)) {
     await refresh();
     response = await send(service, path, { ...options, token: accessToken });
   }

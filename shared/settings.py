@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import secrets
-from collections import Counter
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -15,37 +12,10 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Values that must never be accepted as a production secret.
-KNOWN_DEFAULT_SECRETS = frozenset(
-    {"", "changeme", "change-me", "secret", "dev", "development", "clochette", "insecure"}
-)
-# Words of placeholders ("CHANGE_ME_to_48_random_characters", "<your-secret-here>", …), compared
-# with the value lower-cased and stripped of everything but letters and digits.
-PLACEHOLDER_WORDS = (
-    "changeme",
-    "replaceme",
-    "placeholder",
-    "example",
-    "randomcharacters",
-    "yoursecret",
-    "secrethere",
-    "fillmein",
-    "insecure",
-)
-MIN_SECRET_LENGTH = 32
+from shared.kafka_security import kafka_security_problems
+from shared.secret_keys import GENERATE_KEY_ADVICE, secret_weakness
+
 DEFAULT_METRICS_PORTS = {"auth": 9101, "notifier": 9102}
-# The estimate below is the value's own letter frequencies (Shannon entropy per character) times
-# its length. It underestimates a short random key: a 32-character hex key of 128 real bits
-# scores 116 on average and 94 at worst over 100,000 draws. So the bar sits at 80, below any
-# generated key: what it refuses is a key made of few symbols or one pattern, which a person
-# typed rather than a generator drew.
-MIN_SECRET_ENTROPY_BITS = 80
-# A 32-character hex key has fewer than 10 distinct characters about once in 10,000 draws, and
-# fewer than 8 not once in a million.
-MIN_SECRET_DISTINCT_CHARACTERS = 8
-GENERATE_KEY_ADVICE = (
-    "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
-)
 
 
 class Environment(StrEnum):
@@ -278,84 +248,6 @@ def production_problems(settings: Settings) -> list[str]:
     if settings.log_sms_codes:
         problems.append("CLOCHETTE_LOG_SMS_CODES would write phone codes to the log")
     return problems
-
-
-KAFKA_SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
-KAFKA_SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-
-
-def kafka_security_problems(settings: Settings) -> list[str]:
-    """Why the KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_* and KAFKA_SSL_CA_FILE settings cannot
-    connect (an empty list when they can): caught at start-up, not at the first connection."""
-    protocol = settings.kafka_security_protocol
-    if protocol not in KAFKA_SECURITY_PROTOCOLS:
-        return [f"KAFKA_SECURITY_PROTOCOL must be one of {', '.join(KAFKA_SECURITY_PROTOCOLS)}"]
-    problems: list[str] = []
-    if protocol.startswith("SASL_"):
-        mechanism = settings.kafka_sasl_mechanism
-        if mechanism is None:
-            problems.append(f"KAFKA_SASL_MECHANISM is required with {protocol}")
-        elif mechanism not in KAFKA_SASL_MECHANISMS:
-            problems.append(
-                f"KAFKA_SASL_MECHANISM must be one of {', '.join(KAFKA_SASL_MECHANISMS)}"
-            )
-        if not settings.kafka_sasl_username:
-            problems.append(f"KAFKA_SASL_USERNAME is required with {protocol}")
-        if settings.kafka_sasl_password is None:
-            problems.append(f"KAFKA_SASL_PASSWORD is required with {protocol}")
-    elif (
-        settings.kafka_sasl_mechanism
-        or settings.kafka_sasl_username
-        or settings.kafka_sasl_password
-    ):
-        problems.append(
-            f"KAFKA_SASL_* are set but KAFKA_SECURITY_PROTOCOL={protocol} does not use SASL "
-            "(SASL_SSL or SASL_PLAINTEXT)"
-        )
-    ca_file = settings.kafka_ssl_ca_file
-    if ca_file is not None:
-        if protocol not in {"SSL", "SASL_SSL"}:
-            problems.append(
-                f"KAFKA_SSL_CA_FILE is set but KAFKA_SECURITY_PROTOCOL={protocol} does not use TLS"
-            )
-        elif not ca_file.is_file():
-            problems.append(f"KAFKA_SSL_CA_FILE: no file at {ca_file}")
-    return problems
-
-
-def secret_weakness(secret: str) -> str | None:
-    """Why `secret` is not a production key (None when it may be one): a known default or a
-    placeholder, too short, a repeated pattern, or too few distinct characters or bits."""
-    letters = re.sub(r"[^a-z0-9]", "", secret.lower())
-    if secret.strip().lower() in KNOWN_DEFAULT_SECRETS or any(
-        word in letters for word in PLACEHOLDER_WORDS
-    ):
-        return "is a default or a placeholder"
-    if len(secret) < MIN_SECRET_LENGTH:
-        return f"is too short (at least {MIN_SECRET_LENGTH} random characters)"
-    if _repeats_a_pattern(secret):
-        return "repeats one pattern"
-    if len(set(secret)) < MIN_SECRET_DISTINCT_CHARACTERS:
-        return f"has fewer than {MIN_SECRET_DISTINCT_CHARACTERS} distinct characters"
-    if estimated_entropy_bits(secret) < MIN_SECRET_ENTROPY_BITS:
-        return f"has less than an estimated {MIN_SECRET_ENTROPY_BITS} bits of entropy"
-    return None
-
-
-def estimated_entropy_bits(value: str) -> float:
-    """Shannon entropy of the value's own character frequencies, times its length."""
-    counts = Counter(value)
-    total = len(value)
-    per_character = -sum(n / total * math.log2(n / total) for n in counts.values())
-    return per_character * total
-
-
-def _repeats_a_pattern(value: str) -> bool:
-    """True when the value is a shorter string repeated (`abcabcabc…`, `k` * 40)."""
-    return any(
-        value == (value[:period] * (len(value) // period + 1))[: len(value)]
-        for period in range(1, len(value) // 2 + 1)
-    )
 
 
 def development_secret_key() -> str:

@@ -10,14 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.settings import (
-    MIN_SECRET_ENTROPY_BITS,
-    ConfigurationError,
-    Settings,
-    estimated_entropy_bits,
-    load_settings,
-    secret_weakness,
-)
+from shared.secret_keys import MIN_SECRET_ENTROPY_BITS, estimated_entropy_bits, secret_weakness
+from shared.settings import ConfigurationError, Settings, load_settings
 
 
 @pytest.fixture(autouse=True)

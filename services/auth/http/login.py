@@ -20,7 +20,8 @@ from services.auth.http.schemas import (
     SecondFactorRequest,
 )
 from services.auth.login.errors import LoginAbandoned
-from services.auth.login.login import Login, MfaChallenge
+from services.auth.login.login import Login
+from services.auth.login.second_step import MfaChallenge
 from shared.problem_docs import ProblemOperation, problem_responses
 
 T = TypeVar("T")

@@ -18,7 +18,6 @@ new session commit together.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass, replace
@@ -31,14 +30,20 @@ from services.auth.domain import ClientInfo, User, is_valid_email, normalize_ema
 from services.auth.login import repository
 from services.auth.login.devices import Devices, device_token_digest
 from services.auth.login.errors import InvalidCredentials, TooManyAttempts
-from services.auth.login.second_step import record_second_step
+from services.auth.login.second_step import (
+    MfaChallenge,
+    SecondStepAttempt,
+    StartedWithDevice,
+    check_second_step,
+    mfa_token_digest,
+)
 from services.auth.login.throttling import Admission, LoginThrottle
 from services.auth.platform import audit
 from services.auth.platform.sql import Connection
-from services.auth.sessions.sessions import Sessions, StartedSession, TokenPair
+from services.auth.sessions.sessions import Sessions, TokenPair
 from services.auth.two_factor import repository as two_factor_repository
 from services.auth.two_factor.errors import InvalidSecondFactor
-from services.auth.two_factor.verifier import CodeCheck, CodeVerifier, TwoFactorPolicy
+from services.auth.two_factor.verifier import CodeVerifier, TwoFactorPolicy
 from shared.clock import Clock
 from shared.db import UnitOfWork
 from shared.logging import get_logger
@@ -47,25 +52,6 @@ log = get_logger(__name__)
 
 _NOBODY = uuid.UUID(int=0)
 PASSWORD_AMR = ("pwd",)
-OTP_AMR = ("pwd", "otp")
-"""Access tokens after the second step (TOTP code or recovery code alike; the audit trail
-tells which was used)."""
-
-
-@dataclass(frozen=True)
-class MfaChallenge:
-    """The answer of the password step when 2FA is on."""
-
-    mfa_token: str
-    expires_in: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"mfa_required": True, "mfa_token": self.mfa_token, "expires_in": self.expires_in}
-
-
-def mfa_token_digest(token: str) -> bytes:
-    """SHA-256 is enough: the token is random, so there is nothing to brute-force slowly."""
-    return hashlib.sha256(token.encode()).digest()
 
 
 @dataclass(frozen=True)
@@ -76,14 +62,6 @@ class _Admitted:
     admission: Admission
     user: User | None
     device: repository.DeviceToken | None
-
-
-@dataclass(frozen=True)
-class _Started:
-    """A session stored in the caller's transaction and the device token for the answer."""
-
-    session: StartedSession
-    device: str
 
 
 class Login:
@@ -163,11 +141,16 @@ class Login:
         digest = mfa_token_digest(mfa_token)
         now = self._clock.now()
         outcome = await self._uow.run(
-            lambda conn: self._check_second_factor(
-                conn, digest, code, client, now, device_token=device_token
+            lambda conn: check_second_step(
+                conn,
+                SecondStepAttempt(digest, code, client, now, device_token),
+                policy=self._policy,
+                verifier=self._verifier,
+                sessions=self._sessions,
+                devices=self._devices,
             )
         )
-        if isinstance(outcome, _Started):
+        if isinstance(outcome, StartedWithDevice):
             return replace(self._sessions.token_pair(outcome.session), device_token=outcome.device)
         if outcome is not None and outcome.throttled_for is not None:
             raise TooManyAttempts(outcome.throttled_for.total_seconds())
@@ -293,7 +276,7 @@ class Login:
         client: ClientInfo,
         device: repository.DeviceToken | None,
         device_token: str | None,
-    ) -> _Started | MfaChallenge:
+    ) -> StartedWithDevice | MfaChallenge:
         now = self._clock.now()
         if device is not None:
             await self._throttle.device_succeeded(conn, device, now)
@@ -309,60 +292,13 @@ class Login:
             known = await self._devices.remember(
                 conn, user.id, device_token, device is not None, now
             )
-            return _Started(session, known)
+            return StartedWithDevice(session, known)
         token = secrets.token_urlsafe(32)
         lifetime = self._policy.mfa_token_lifetime
         await repository.insert_challenge(
             conn, mfa_token_digest(token), user.id, now, now + lifetime
         )
         return MfaChallenge(token, round(lifetime.total_seconds()))
-
-    async def _check_second_factor(
-        self,
-        conn: Connection,
-        digest: bytes,
-        code: str,
-        client: ClientInfo,
-        now: datetime,
-        *,
-        device_token: str | None,
-    ) -> _Started | CodeCheck | None:
-        """The session when the code is accepted; the refused check, or None for a dead
-        mfa_token (both answered alike, except a throttled user)."""
-        user_id = await repository.challenge_user_id(conn, digest)
-        if user_id is None:
-            return None
-        # Lock order: the user's two_factor row, then the challenge (as deactivation does).
-        row = await two_factor_repository.lock_two_factor(conn, user_id, now)
-        challenge = await repository.lock_challenge(conn, digest)
-        user = await accounts_repository.get_user(conn, user_id)
-        if (
-            challenge is None
-            or challenge.consumed_at is not None
-            or challenge.expires_at <= now
-            or challenge.failed_attempts >= self._policy.failures_per_token
-            or user is None
-            or not user.active
-            or not row.enabled
-        ):
-            return None
-        check = await self._verifier.check(conn, row, code, now, recovery=True)
-        await record_second_step(
-            conn,
-            user=user,
-            challenge=challenge,
-            check=check,
-            client=client,
-            now=now,
-            failures_per_token=self._policy.failures_per_token,
-        )
-        if not check.accepted:
-            return check
-        session = await self._sessions.start(conn, user, OTP_AMR, client, now)
-        valid = await self._devices.is_valid(conn, user.id, device_token, now)
-        return _Started(
-            session, await self._devices.remember(conn, user.id, device_token, valid, now)
-        )
 
 
 def _auditable(account: str) -> str | None:

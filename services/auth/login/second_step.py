@@ -1,26 +1,126 @@
-"""The bookkeeping of a second login step: the challenge's own count of wrong codes (a run of
+"""The second login step: the mfa challenge of the password step, the code check that starts
+the session, and its bookkeeping: the challenge's own count of wrong codes (a run of
 them kills it), the audit trail and the security notifications (a recovery code used, a run of
 wrong codes)."""
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from services.auth.accounts import repository as accounts_repository
 from services.auth.domain import ClientInfo, User
 from services.auth.login import repository
-from services.auth.login.repository import MfaChallenge
+from services.auth.login.devices import Devices
+from services.auth.login.repository import MfaChallenge as StoredChallenge
 from services.auth.platform import audit, events
 from services.auth.platform.sql import Connection
+from services.auth.sessions.sessions import Sessions, StartedSession
 from services.auth.two_factor import repository as two_factor_repository
-from services.auth.two_factor.verifier import CodeCheck, audit_code_failure
+from services.auth.two_factor.verifier import (
+    CodeCheck,
+    CodeVerifier,
+    TwoFactorPolicy,
+    audit_code_failure,
+)
 from shared.events.user_events import UserRecoveryCodeUsed, UserSuspiciousCodes
+
+
+@dataclass(frozen=True)
+class MfaChallenge:
+    """The answer of the password step when 2FA is on."""
+
+    mfa_token: str
+    expires_in: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"mfa_required": True, "mfa_token": self.mfa_token, "expires_in": self.expires_in}
+
+
+def mfa_token_digest(token: str) -> bytes:
+    """SHA-256 is enough: the token is random, so there is nothing to brute-force slowly."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+@dataclass(frozen=True)
+class StartedWithDevice:
+    """A session stored in the caller's transaction and the device token for the answer."""
+
+    session: StartedSession
+    device: str
+
+
+@dataclass(frozen=True)
+class SecondStepAttempt:
+    """`POST /v1/auth/login/2fa` as the use case received it."""
+
+    digest: bytes
+    code: str
+    client: ClientInfo
+    now: datetime
+    device_token: str | None
+
+
+OTP_AMR = ("pwd", "otp")
+"""Access tokens after the second step (TOTP code or recovery code alike; the audit trail
+tells which was used)."""
+
+
+async def check_second_step(
+    conn: Connection,
+    attempt: SecondStepAttempt,
+    *,
+    policy: TwoFactorPolicy,
+    verifier: CodeVerifier,
+    sessions: Sessions,
+    devices: Devices,
+) -> StartedWithDevice | CodeCheck | None:
+    """The session when the code is accepted; the refused check, or None for a dead
+    mfa_token (both answered alike, except a throttled user)."""
+    digest, code, client, now = attempt.digest, attempt.code, attempt.client, attempt.now
+    user_id = await repository.challenge_user_id(conn, digest)
+    if user_id is None:
+        return None
+    # Lock order: the user's two_factor row, then the challenge (as deactivation does).
+    row = await two_factor_repository.lock_two_factor(conn, user_id, now)
+    challenge = await repository.lock_challenge(conn, digest)
+    user = await accounts_repository.get_user(conn, user_id)
+    if (
+        challenge is None
+        or challenge.consumed_at is not None
+        or challenge.expires_at <= now
+        or challenge.failed_attempts >= policy.failures_per_token
+        or user is None
+        or not user.active
+        or not row.enabled
+    ):
+        return None
+    check = await verifier.check(conn, row, code, now, recovery=True)
+    await record_second_step(
+        conn,
+        user=user,
+        challenge=challenge,
+        check=check,
+        client=client,
+        now=now,
+        failures_per_token=policy.failures_per_token,
+    )
+    if not check.accepted:
+        return check
+    session = await sessions.start(conn, user, OTP_AMR, client, now)
+    valid = await devices.is_valid(conn, user.id, attempt.device_token, now)
+    return StartedWithDevice(
+        session, await devices.remember(conn, user.id, attempt.device_token, valid, now)
+    )
 
 
 async def record_second_step(
     conn: Connection,
     *,
     user: User,
-    challenge: MfaChallenge,
+    challenge: StoredChallenge,
     check: CodeCheck,
     client: ClientInfo,
     now: datetime,

@@ -13,6 +13,7 @@ from services.auth.platform import repository as platform_repository
 from services.auth.platform.sql import Connection
 from services.auth.sessions import repository as sessions_repository
 from services.auth.two_factor import repository as two_factor_repository
+from services.auth.two_factor import sms_repository
 from services.auth.two_factor.sms_budget import KEEP_LOG
 from shared.clock import Clock
 from shared.db import UnitOfWork, classify_database_error
@@ -59,9 +60,7 @@ async def clean_up(uow: UnitOfWork, clock: Clock, retention: Retention) -> dict[
         counts["device_tokens"] = await login_repository.purge_device_tokens(conn, now)
         counts["two_factor_codes"] = await two_factor_repository.purge(conn, now - TWO_FACTOR_CODES)
         # The SMS send log outlives every budget window (a day) before it goes.
-        counts["sms_send_log"] = await two_factor_repository.purge_sms_send_log(
-            conn, now - SMS_SEND_LOG
-        )
+        counts["sms_send_log"] = await sms_repository.purge_sms_send_log(conn, now - SMS_SEND_LOG)
         return counts
 
     return await uow.run(purge)

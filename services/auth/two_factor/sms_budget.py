@@ -18,7 +18,7 @@ from prometheus_client import Counter
 
 from services.auth.platform.config import AuthSettings
 from services.auth.platform.sql import Connection
-from services.auth.two_factor import repository
+from services.auth.two_factor import sms_repository
 from services.auth.two_factor.errors import SmsLimitReached
 
 SMS_REQUESTED = Counter(
@@ -80,8 +80,8 @@ class SmsBudget:
     ) -> None:
         """Log one SMS in the caller's transaction, or raise SmsLimitReached (with the wait)
         when the cooldown or a cap refuses it. The locks last until the transaction ends."""
-        await repository.lock_sms_budget(conn, user_id, phone_number, organization_id)
-        last = await repository.last_sms_sent(conn, user_id)
+        await sms_repository.lock_sms_budget(conn, user_id, phone_number, organization_id)
+        last = await sms_repository.last_sms_sent(conn, user_id)
         if last is not None and now - last < self.cooldown:
             raise SmsLimitReached("cooldown", (last + self.cooldown - now).total_seconds())
         keys: dict[Scope, UUID | str] = {
@@ -90,13 +90,13 @@ class SmsBudget:
             "organization": organization_id,
         }
         for limit in self.limits:
-            count, frees_at = await repository.sms_sent_since(
+            count, frees_at = await sms_repository.sms_sent_since(
                 conn, limit.scope, keys[limit.scope], now - limit.window, limit.cap
             )
             if count >= limit.cap and frees_at is not None:
                 wait = frees_at + limit.window - now
                 raise SmsLimitReached(limit.reason, wait.total_seconds())
-        await repository.log_sms(
+        await sms_repository.log_sms(
             conn,
             user_id=user_id,
             organization_id=organization_id,

@@ -32,7 +32,8 @@ from bench.bench_ingest import empty_notifications, seed
 from bench.ingest_workloads import Record
 from clochette.devstack import free_port, start_postgres
 from clochette.services import migrate_all
-from services.notifier.ingest.batch import BatchBuilder, EventParser, NotificationEvent
+from services.notifier.ingest.batch import BatchBuilder, NotificationEvent
+from services.notifier.ingest.parser import EventParser
 from services.notifier.ingest.repository import IngestRepository
 from services.notifier.settings import IngestTopics
 from shared.db import create_pool

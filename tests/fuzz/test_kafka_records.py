@@ -28,7 +28,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from services.notifier.ingest.batch import BatchBuilder, EventParser
+from services.notifier.ingest.batch import BatchBuilder
 from services.notifier.ingest.consumer import IngestConsumer, build_ingest_consumer
 from services.notifier.ingest.dead_letter import (
     HEADER_ERROR_CLASS,
@@ -36,6 +36,7 @@ from services.notifier.ingest.dead_letter import (
     HEADER_PARTITION,
     HEADER_TOPIC,
 )
+from services.notifier.ingest.parser import EventParser
 from services.notifier.settings import NotifierSettings
 from shared.db import create_pool
 from shared.events.registry import InvalidEvent, platform_registry, user_events_registry

@@ -18,12 +18,7 @@ from hypothesis import strategies as st
 from clochette.lag import OffsetSample, Verdict, format_lag_table, judge, judge_group
 from services.notifier.asyncapi import asyncapi_document
 from services.notifier.ingest.backoff import Abandoned, Backoff, RetryPolicy
-from services.notifier.ingest.batch import (
-    BadRecord,
-    BatchBuilder,
-    EventParser,
-    PreparedBatch,
-)
+from services.notifier.ingest.batch import BadRecord, BatchBuilder, PreparedBatch
 from services.notifier.ingest.committer import consumer_lag
 from services.notifier.ingest.dead_letter import (
     HEADER_ERROR_CLASS,
@@ -32,6 +27,7 @@ from services.notifier.ingest.dead_letter import (
     HEADER_TOPIC,
     dead_letter_headers,
 )
+from services.notifier.ingest.parser import EventParser
 from services.notifier.settings import IngestTopics
 from shared.db import is_rejected_data_error, is_transient_database_error
 from shared.events.registry import InvalidEvent, platform_registry, user_events_registry

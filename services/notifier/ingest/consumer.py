@@ -37,10 +37,10 @@ from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
 from services.notifier.ingest.backoff import RetryPolicy
-from services.notifier.ingest.batch import EventParser
 from services.notifier.ingest.committer import Committer
 from services.notifier.ingest.dead_letter import DeadLetterPublisher
 from services.notifier.ingest.housekeeping import Housekeeping
+from services.notifier.ingest.parser import EventParser
 from services.notifier.ingest.pipeline import Pipeline
 from services.notifier.ingest.repository import IngestRepository
 from services.notifier.ingest.session import KafkaSession

@@ -17,14 +17,10 @@ from aiokafka.errors import KafkaError
 
 from services.notifier.ingest import metrics
 from services.notifier.ingest.backoff import Abandoned, RetryPolicy
-from services.notifier.ingest.batch import (
-    BadRecord,
-    BatchBuilder,
-    EventParser,
-    PreparedBatch,
-)
+from services.notifier.ingest.batch import BadRecord, BatchBuilder, PreparedBatch
 from services.notifier.ingest.committer import Committer
 from services.notifier.ingest.dead_letter import DeadLetterPublisher
+from services.notifier.ingest.parser import EventParser
 from services.notifier.ingest.session import KafkaSession, Records, merge_records
 from services.notifier.ingest.store import BatchStore, count_stored, log_dead_lettered
 from services.notifier.settings import NotifierSettings

@@ -24,8 +24,9 @@ from services.auth.two_factor.verifier import (
     CodeVerifier,
     TwoFactorPolicy,
     audit_code_failure,
+    report_suspicious_codes,
 )
-from shared.events.user_events import UserRecoveryCodeUsed, UserSuspiciousCodes
+from shared.events.user_events import UserRecoveryCodeUsed
 
 
 @dataclass(frozen=True)
@@ -152,14 +153,4 @@ async def record_second_step(
     await audit_code_failure(conn, user, client, check, now, failed_attempts=failed)
     if dead:
         # A run of wrong codes after a correct password: the password may be known.
-        await audit.record(
-            conn,
-            "two_factor_suspicious_codes",
-            now,
-            user=user,
-            client=client,
-            failed_attempts=failed,
-        )
-        await events.publish_user_event(
-            conn, user, UserSuspiciousCodes(failed_attempts=failed), now
-        )
+        await report_suspicious_codes(conn, user, client, failed, now)

@@ -144,17 +144,7 @@ async def audit_code_failure(
     """The audit entry of a refused code: throttled, replayed or wrong; at the daily cap also
     the security notification (the password is probably known to someone else)."""
     if check.daily_cap_reached_at is not None:
-        await audit.record(
-            conn,
-            "two_factor_suspicious_codes",
-            now,
-            user=user,
-            client=client,
-            failed_attempts=check.daily_cap_reached_at,
-        )
-        await events.publish_user_event(
-            conn, user, UserSuspiciousCodes(failed_attempts=check.daily_cap_reached_at), now
-        )
+        await report_suspicious_codes(conn, user, client, check.daily_cap_reached_at, now)
     if check.throttled_for is not None:
         await audit.record(
             conn,
@@ -169,3 +159,21 @@ async def audit_code_failure(
         "two_factor_code_replayed" if check.replayed else "two_factor_code_failed"
     )
     await audit.record(conn, event, now, user=user, client=client, failed_attempts=failed_attempts)
+
+
+async def report_suspicious_codes(
+    conn: Connection, user: User, client: ClientInfo, failed_attempts: int, now: datetime
+) -> None:
+    """Wrong second-factor codes after a right password: the password is probably known to
+    someone else. The audit entry, and the security notification in the user's bell."""
+    await audit.record(
+        conn,
+        "two_factor_suspicious_codes",
+        now,
+        user=user,
+        client=client,
+        failed_attempts=failed_attempts,
+    )
+    await events.publish_user_event(
+        conn, user, UserSuspiciousCodes(failed_attempts=failed_attempts), now
+    )

@@ -31,6 +31,7 @@ AuditEvent = Literal[
     "login_failed",
     "login_throttled",
     "logout",
+    "session_ended",
     "refresh_token_reused",
     "password_changed",
     "password_change_refused",
@@ -91,6 +92,7 @@ async def record(
         organization_id=user.organization_id if user else organization_id,
         email=user.email if user else email,
         client_address=client.address if client else None,
+        user_agent=client.user_agent[:512] if client and client.user_agent else None,
         request_id=_request_id(),
         details=dict(details),
     )

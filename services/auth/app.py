@@ -29,6 +29,10 @@ from services.auth.platform.config import AuthSettings, load_auth_settings
 from services.auth.platform.crypto import Sealer, derive_key
 from services.auth.platform.housekeeping import Retention, run_housekeeping
 from services.auth.platform.outbox import OutboxRelay, Producer, RelaySettings
+from services.auth.self_service.cursors import CURSOR_PURPOSE, HistoryCursors
+from services.auth.self_service.history import SecurityHistory
+from services.auth.self_service.my_sessions import MySessions
+from services.auth.sessions.client_devices import describe_device
 from services.auth.sessions.keys import SEALING_PURPOSE, SigningKeys
 from services.auth.sessions.sessions import SUCCESSOR_PURPOSE, Sessions
 from services.auth.sessions.tokens import AccessTokens
@@ -121,6 +125,8 @@ class AuthComponents:
     passwords: Passwords
     phone_confirmation: PhoneConfirmation
     two_factor: TwoFactor
+    my_sessions: MySessions
+    security_history: SecurityHistory
 
     def close(self) -> None:
         self.hashing.close()
@@ -146,6 +152,8 @@ async def build_components(
     await hashing.warm_up()
     # zxcvbn builds its dictionaries on first use; do it now rather than in a request.
     await asyncio.to_thread(policy.score, "warm up the meter", PasswordContext("", ""))
+    # ua-parser compiles its rules on first use, as zxcvbn does.
+    await asyncio.to_thread(describe_device.__wrapped__, "Mozilla/5.0 (warm-up)")
     tokens = AccessTokens(keys, clock, timedelta(seconds=auth.access_token_seconds))
     sessions = Sessions(
         uow,
@@ -188,6 +196,12 @@ async def build_components(
             log_sms=settings.log_sms_codes,
         ),
         two_factor=TwoFactor(uow, clock, verifier=verifier, passwords=passwords),
+        my_sessions=MySessions(
+            uow, clock, refresh_idle=timedelta(days=auth.refresh_token_idle_days)
+        ),
+        security_history=SecurityHistory(
+            uow, clock, HistoryCursors(derive_key(secret_key, CURSOR_PURPOSE))
+        ),
     )
 
 
@@ -235,6 +249,8 @@ def create_app(
             passwords=parts.passwords,
             phone_confirmation=parts.phone_confirmation,
             two_factor=parts.two_factor,
+            my_sessions=parts.my_sessions,
+            security_history=parts.security_history,
             trusted_proxies=auth.trusted_proxies,
             jwks_max_age=auth.jwks_max_age_seconds,
             quality_rate_limit=AddressRateLimit(auth.password_quality_per_minute, the_clock),

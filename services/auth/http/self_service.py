@@ -137,7 +137,7 @@ async def end_my_other_sessions(
     summary="My security history",
     security=BEARER,
     responses={
-        **problem_responses(401),
+        **problem_responses(400, 401),
         422: problem_response(422, "Bad limit or cursor"),
     },
 )

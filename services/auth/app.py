@@ -24,15 +24,18 @@ from services.auth.accounts.rate_limit import AddressRateLimit
 from services.auth.http.routers import asyncapi, auth_routers
 from services.auth.login.devices import Devices
 from services.auth.login.login import Login
+from services.auth.login.passkey_step import PasskeyLogin
 from services.auth.login.throttling import LoginThrottle, ThrottlePolicy
 from services.auth.platform.config import AuthSettings, load_auth_settings
 from services.auth.platform.crypto import Sealer, derive_key
 from services.auth.platform.housekeeping import Retention, run_housekeeping
 from services.auth.platform.outbox import OutboxRelay, Producer, RelaySettings
+from services.auth.platform.webauthn_config import RelyingParty, load_relying_party
 from services.auth.sessions.keys import SEALING_PURPOSE, SigningKeys
 from services.auth.sessions.sessions import SUCCESSOR_PURPOSE, Sessions
 from services.auth.sessions.tokens import AccessTokens
 from services.auth.two_factor.activation import TwoFactor
+from services.auth.two_factor.passkeys import Passkeys
 from services.auth.two_factor.phone import PhoneConfirmation
 from services.auth.two_factor.sms_budget import SmsBudget
 from services.auth.two_factor.verifier import TOTP_SEALING_PURPOSE, CodeVerifier, TwoFactorPolicy
@@ -121,13 +124,19 @@ class AuthComponents:
     passwords: Passwords
     phone_confirmation: PhoneConfirmation
     two_factor: TwoFactor
+    passkeys: Passkeys
+    passkey_login: PasskeyLogin
 
     def close(self) -> None:
         self.hashing.close()
 
 
 async def build_components(
-    pool: asyncpg.Pool[Any], settings: Settings, auth: AuthSettings, clock: Clock
+    pool: asyncpg.Pool[Any],
+    settings: Settings,
+    auth: AuthSettings,
+    clock: Clock,
+    rp: RelyingParty | None = None,
 ) -> AuthComponents:
     """Wire the use cases; loads (or creates) the signing key and warms the hashers up."""
     uow = UnitOfWork(pool)
@@ -159,6 +168,9 @@ async def build_components(
     passwords = Passwords(uow, clock, hashing, policy, throttle)
     two_factor_policy = TwoFactorPolicy.from_settings(auth)
     verifier = CodeVerifier(Sealer(secret_key, TOTP_SEALING_PURPOSE), two_factor_policy)
+    two_factor = TwoFactor(uow, clock, verifier=verifier, passwords=passwords)
+    devices = Devices(timedelta(days=auth.device_token_days))
+    relying_party = rp or load_relying_party(settings)
     return AuthComponents(
         clock=clock,
         hashing=hashing,
@@ -172,7 +184,7 @@ async def build_components(
             sessions=sessions,
             verifier=verifier,
             policy=two_factor_policy,
-            devices=Devices(timedelta(days=auth.device_token_days)),
+            devices=devices,
         ),
         sessions=sessions,
         profile=Profile(uow, clock),
@@ -187,7 +199,16 @@ async def build_components(
             verifier=verifier,
             log_sms=settings.log_sms_codes,
         ),
-        two_factor=TwoFactor(uow, clock, verifier=verifier, passwords=passwords),
+        two_factor=two_factor,
+        passkeys=Passkeys(uow, clock, rp=relying_party, two_factor=two_factor),
+        passkey_login=PasskeyLogin(
+            uow,
+            clock,
+            rp=relying_party,
+            policy=two_factor_policy,
+            sessions=sessions,
+            devices=devices,
+        ),
     )
 
 
@@ -203,12 +224,14 @@ def create_app(
     auth_settings: AuthSettings | None = None,
     clock: Clock | None = None,
     producer_factory: Callable[[], Producer] | None = None,
+    relying_party: RelyingParty | None = None,
 ) -> Litestar:
     """The auth service: credentials, display language, two-factor state and tokens."""
     database = ServiceDatabase(settings, SCHEMA, MIGRATIONS)
     settings.require_auth_secret_key()
     auth = auth_settings or load_auth_settings()
     the_clock = clock or SystemClock()
+    rp = relying_party or load_relying_party(settings)  # refuses to start when unusable
 
     def kafka_producer() -> Producer:
         producer: Producer = create_producer(
@@ -222,7 +245,7 @@ def create_app(
     async def components(app: Litestar) -> AsyncIterator[None]:
         """Runs after the database lifespan opened the pool, and ends before it closes it."""
         pool = database.pool
-        parts = await build_components(pool, settings, auth, the_clock)
+        parts = await build_components(pool, settings, auth, the_clock, rp)
         app.state.update(
             clock=the_clock,
             hashing=parts.hashing,
@@ -235,6 +258,8 @@ def create_app(
             passwords=parts.passwords,
             phone_confirmation=parts.phone_confirmation,
             two_factor=parts.two_factor,
+            passkeys=parts.passkeys,
+            passkey_login=parts.passkey_login,
             trusted_proxies=auth.trusted_proxies,
             jwks_max_age=auth.jwks_max_age_seconds,
             quality_rate_limit=AddressRateLimit(auth.password_quality_per_minute, the_clock),

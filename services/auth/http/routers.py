@@ -9,7 +9,7 @@ from litestar import Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 
-from services.auth.http import accounts, login, sessions, two_factor
+from services.auth.http import accounts, login, passkeys, sessions, two_factor
 from services.auth.http.dependencies import (
     from_state,
     provide_client,
@@ -42,6 +42,8 @@ def auth_routers(*, with_asyncapi: bool = True) -> list[Router]:
         "two_factor": from_state("two_factor"),
         "keys": from_state("signing_keys"),
         "quality_rate_limit": from_state("quality_rate_limit"),
+        "passkeys": from_state("passkeys"),
+        "passkey_login": from_state("passkey_login"),
     }
     api = Router(
         path="/",
@@ -62,6 +64,7 @@ def auth_routers(*, with_asyncapi: bool = True) -> list[Router]:
             accounts.create_user,
             accounts.list_users,
             accounts.deactivate_user,
+            *passkeys.ROUTES,
         ],
         dependencies=dependencies,
         cache_control=CacheControlHeader(no_store=True),

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from litestar import delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -87,7 +87,7 @@ async def passkey_registration_options(
     principal: NamedDependency[Principal],
     passkeys: NamedDependency[Passkeys],
     client: NamedDependency[ClientInfo],
-    data: PasskeyOptionsRequest | None = None,
+    data: JSONBody[PasskeyOptionsRequest | None] = None,
 ) -> dict[str, Any]:
     """WebAuthn PublicKeyCredentialCreationOptions (JSON) for `navigator.credentials.create`,
     with a challenge valid 5 minutes, once. While two-factor authentication is on, send
@@ -154,7 +154,7 @@ async def list_passkeys(
     operation_class=ProblemOperation,
 )
 async def remove_passkey(
-    passkey_id: UUID,
+    passkey_id: FromPath[UUID],
     data: JSONBody[StepUpRequest],
     principal: NamedDependency[Principal],
     passkeys: NamedDependency[Passkeys],

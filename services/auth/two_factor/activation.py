@@ -60,7 +60,9 @@ class TwoFactor:
                     if row.totp_enabled
                     else "Confirm your mobile number first."
                 )
-            check = await self._verifier.check(conn, row, code, now, recovery=False)
+            check = await self._verifier.check(
+                conn, row, code, now, recovery=False, activating=True
+            )
             if not check.accepted:
                 await audit_code_failure(conn, user, client, check, now)
                 return check, None

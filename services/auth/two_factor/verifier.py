@@ -75,7 +75,14 @@ class CodeVerifier:
         return self._sealer.unseal(row.sealed_secret, row.user_id.bytes).decode()
 
     async def check(
-        self, conn: Connection, row: TwoFactorRow, code: str, now: datetime, *, recovery: bool
+        self,
+        conn: Connection,
+        row: TwoFactorRow,
+        code: str,
+        now: datetime,
+        *,
+        recovery: bool,
+        activating: bool = False,
     ) -> CodeCheck:
         """Check a code for the user whose row is locked by the caller's transaction. Counts a
         failure against the per-user caps (across mfa_tokens and routes); refuses to evaluate
@@ -87,8 +94,9 @@ class CodeVerifier:
             failures, since = 0, None
         if failures >= self._policy.failures_per_user and since is not None:
             return CodeCheck(False, throttled_for=since + self._policy.failure_window - now)
-        # A user with passkeys and no authenticator app has only recovery codes to type.
-        secret = self.secret_of(row) if row.totp_enabled else None
+        # A pending secret counts only for its activation: a user with passkeys and no active
+        # authenticator app has only recovery codes to type.
+        secret = self.secret_of(row) if row.totp_enabled or activating else None
         step = (
             totp.matching_step(secret, code, now, after_step=row.last_step)
             if secret is not None

@@ -165,7 +165,7 @@ async def test_an_authenticator_without_a_counter_is_accepted(auth: AuthHarness)
 
 
 async def test_a_passkey_of_another_user_is_refused(auth: AuthHarness) -> None:
-    jan_key, _ = await _with_passkey(auth)
+    await _with_passkey(auth)
     await auth.create_user("an.janssens@example.be")
     an_key = authenticator()
     await register(auth, auth.bearer(await auth.login("an.janssens@example.be")), an_key)

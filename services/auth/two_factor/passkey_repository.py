@@ -101,6 +101,8 @@ async def insert_passkey(
         user_id,
         now,
     )
+    if row is None:  # pragma: no cover - INSERT … RETURNING returns the row
+        raise RuntimeError("passkey not inserted")
     return Passkey(**dict(row))
 
 

@@ -30,7 +30,7 @@ from services.auth.platform.config import AuthSettings, load_auth_settings
 from services.auth.platform.crypto import Sealer, derive_key
 from services.auth.platform.housekeeping import Retention, run_housekeeping
 from services.auth.platform.outbox import OutboxRelay, Producer, RelaySettings
-from services.auth.platform.webauthn_config import RelyingParty, load_relying_party
+from services.auth.platform.webauthn_config import load_relying_party
 from services.auth.sessions.keys import SEALING_PURPOSE, SigningKeys
 from services.auth.sessions.sessions import SUCCESSOR_PURPOSE, Sessions
 from services.auth.sessions.tokens import AccessTokens
@@ -132,11 +132,7 @@ class AuthComponents:
 
 
 async def build_components(
-    pool: asyncpg.Pool[Any],
-    settings: Settings,
-    auth: AuthSettings,
-    clock: Clock,
-    rp: RelyingParty | None = None,
+    pool: asyncpg.Pool[Any], settings: Settings, auth: AuthSettings, clock: Clock
 ) -> AuthComponents:
     """Wire the use cases; loads (or creates) the signing key and warms the hashers up."""
     uow = UnitOfWork(pool)
@@ -170,7 +166,7 @@ async def build_components(
     verifier = CodeVerifier(Sealer(secret_key, TOTP_SEALING_PURPOSE), two_factor_policy)
     two_factor = TwoFactor(uow, clock, verifier=verifier, passwords=passwords)
     devices = Devices(timedelta(days=auth.device_token_days))
-    relying_party = rp or load_relying_party(settings)
+    rp = load_relying_party(settings)
     return AuthComponents(
         clock=clock,
         hashing=hashing,
@@ -200,11 +196,11 @@ async def build_components(
             log_sms=settings.log_sms_codes,
         ),
         two_factor=two_factor,
-        passkeys=Passkeys(uow, clock, rp=relying_party, two_factor=two_factor),
+        passkeys=Passkeys(uow, clock, rp=rp, two_factor=two_factor),
         passkey_login=PasskeyLogin(
             uow,
             clock,
-            rp=relying_party,
+            rp=rp,
             policy=two_factor_policy,
             sessions=sessions,
             devices=devices,
@@ -224,14 +220,13 @@ def create_app(
     auth_settings: AuthSettings | None = None,
     clock: Clock | None = None,
     producer_factory: Callable[[], Producer] | None = None,
-    relying_party: RelyingParty | None = None,
 ) -> Litestar:
     """The auth service: credentials, display language, two-factor state and tokens."""
     database = ServiceDatabase(settings, SCHEMA, MIGRATIONS)
     settings.require_auth_secret_key()
     auth = auth_settings or load_auth_settings()
     the_clock = clock or SystemClock()
-    rp = relying_party or load_relying_party(settings)  # refuses to start when unusable
+    load_relying_party(settings)  # WEBAUTHN_*: refuses to start when unusable
 
     def kafka_producer() -> Producer:
         producer: Producer = create_producer(
@@ -245,7 +240,7 @@ def create_app(
     async def components(app: Litestar) -> AsyncIterator[None]:
         """Runs after the database lifespan opened the pool, and ends before it closes it."""
         pool = database.pool
-        parts = await build_components(pool, settings, auth, the_clock, rp)
+        parts = await build_components(pool, settings, auth, the_clock)
         app.state.update(
             clock=the_clock,
             hashing=parts.hashing,

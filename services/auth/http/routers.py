@@ -9,7 +9,7 @@ from litestar import Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 
-from services.auth.http import accounts, login, self_service, sessions, two_factor
+from services.auth.http import accounts, login, passkeys, self_service, sessions, two_factor
 from services.auth.http.dependencies import (
     from_state,
     provide_client,
@@ -44,6 +44,8 @@ def auth_routers(*, with_asyncapi: bool = True) -> list[Router]:
         "quality_rate_limit": from_state("quality_rate_limit"),
         "my_sessions": from_state("my_sessions"),
         "security_history": from_state("security_history"),
+        "passkeys": from_state("passkeys"),
+        "passkey_login": from_state("passkey_login"),
     }
     api = Router(
         path="/",
@@ -68,6 +70,7 @@ def auth_routers(*, with_asyncapi: bool = True) -> list[Router]:
             self_service.end_my_session,
             self_service.end_my_other_sessions,
             self_service.my_security_events,
+            *passkeys.ROUTES,
         ],
         dependencies=dependencies,
         cache_control=CacheControlHeader(no_store=True),

@@ -50,6 +50,10 @@ AuditEvent = Literal[
     "two_factor_throttled",
     "recovery_code_used",
     "recovery_codes_regenerated",
+    "passkey_added",
+    "passkey_removed",
+    "passkey_refused",
+    "passkey_clone_suspected",
 ]
 
 _WARNING_EVENTS: Final = frozenset(
@@ -59,6 +63,7 @@ _WARNING_EVENTS: Final = frozenset(
         "two_factor_code_replayed",
         "two_factor_suspicious_codes",
         "two_factor_throttled",
+        "passkey_clone_suspected",
     }
 )
 Scalar = str | int | float | bool | None

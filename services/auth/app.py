@@ -158,7 +158,7 @@ async def build_components(
     # zxcvbn builds its dictionaries on first use; do it now rather than in a request.
     await asyncio.to_thread(policy.score, "warm up the meter", PasswordContext("", ""))
     # ua-parser compiles its rules on first use, as zxcvbn does.
-    await asyncio.to_thread(describe_device.__wrapped__, "Mozilla/5.0 (warm-up)")
+    await asyncio.to_thread(describe_device, "Mozilla/5.0 (warm-up)")
     tokens = AccessTokens(keys, clock, timedelta(seconds=auth.access_token_seconds))
     sessions = Sessions(
         uow,

@@ -304,3 +304,9 @@ def test_labels_of_partly_or_un_known_devices() -> None:
 )
 def test_addresses_are_truncated_to_their_network(address: str | None, network: str | None) -> None:
     assert truncate_address(address) == network
+
+
+def test_only_the_stored_length_of_a_user_agent_counts() -> None:
+    padded = FIREFOX_WINDOWS + " " + "x" * 100_000
+    assert describe_device(padded) == describe_device(padded[:512])
+    assert describe_device(padded) == Device("Firefox 133", "Windows 10")

@@ -20,6 +20,7 @@ from services.auth.domain import DEFAULT_LANGUAGE, Language
 
 IPV4_PREFIX: Final = 24
 IPV6_PREFIX: Final = 48
+MAX_USER_AGENT: Final = 512
 _MAX_PART: Final = 100
 
 # "{browser} on {os}" and the label of a device nothing is known of, per display language.
@@ -64,12 +65,17 @@ def _named(family: str | None, *versions: str | None) -> str | None:
     return (f"{family} {version}" if version else family)[:_MAX_PART]
 
 
-@lru_cache(maxsize=4096)
 def describe_device(user_agent: str | None) -> Device:
-    """The device a user agent names; UNKNOWN_DEVICE for none or an unrecognisable one."""
+    """The device a user agent names; UNKNOWN_DEVICE for none or an unrecognisable one. Only
+    the first 512 characters count (as stored), so the cache holds no longer keys."""
     if not user_agent:
         return UNKNOWN_DEVICE
-    parsed = ua_parser.parse(user_agent[:512])
+    return _described(user_agent[:MAX_USER_AGENT])
+
+
+@lru_cache(maxsize=4096)
+def _described(user_agent: str) -> Device:
+    parsed = ua_parser.parse(user_agent)
     browser = None
     if parsed.user_agent is not None:
         browser = _named(parsed.user_agent.family, parsed.user_agent.major)

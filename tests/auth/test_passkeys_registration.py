@@ -39,6 +39,12 @@ async def _me(auth: AuthHarness, headers: dict[str, str]) -> dict[str, Any]:
     return me
 
 
+async def _open_challenges(auth: AuthHarness) -> int:
+    async with auth.app.state.pool.acquire() as conn:
+        count: int = await conn.fetchval("SELECT count(*) FROM webauthn_challenges")
+    return count
+
+
 async def _post_credential(
     auth: AuthHarness, headers: dict[str, str], credential: Any, name: str = "Laptop"
 ) -> Any:
@@ -160,8 +166,10 @@ async def test_an_expired_or_used_challenge_is_refused(auth: AuthHarness) -> Non
     )
 
     options = (await registration_options(auth, headers)).json()
+    assert await _open_challenges(auth) == 1  # the expired one went with the new one
     answer = authenticator().register(options)
     assert (await _post_credential(auth, headers, answer)).status_code == 201
+    assert await _open_challenges(auth) == 0
     replayed = await _post_credential(auth, headers, answer, name="Again")
     assert replayed.status_code == 400
     assert replayed.json()["type"].endswith("/passkey-challenge-expired")

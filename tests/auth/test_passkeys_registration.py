@@ -5,6 +5,7 @@ nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -231,3 +232,16 @@ async def test_a_name_must_have_1_to_64_characters(auth: AuthHarness, name: str)
 async def test_the_web_app_origin_is_the_relying_party(auth: AuthHarness) -> None:
     rp = auth.app.state.passkeys._rp
     assert (rp.id, rp.origins) == (RP_ID, (WEB_APP,))
+
+
+async def test_one_response_sent_twice_at_once_registers_once(auth: AuthHarness) -> None:
+    await auth.create_user()
+    headers = auth.bearer(await auth.login())
+    options = (await registration_options(auth, headers)).json()
+    answer = authenticator().register(options)
+    first, second = await asyncio.gather(
+        _post_credential(auth, headers, answer), _post_credential(auth, headers, answer)
+    )
+    assert sorted([first.status_code, second.status_code]) == [201, 400]
+    assert len(await list_passkeys(auth, headers)) == 1
+    assert (await _me(auth, headers))["two_factor"]["passkeys"] == 1

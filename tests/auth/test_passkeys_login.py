@@ -237,3 +237,19 @@ async def test_a_passkey_only_user_logs_in_with_a_recovery_code(auth: AuthHarnes
     assert (await second_step(auth, token, "123456")).status_code == 401
     answer = await second_step(auth, token, passkey["recovery_codes"][0])
     assert answer.status_code == 200, answer.text
+
+
+async def test_the_device_token_is_renewed_as_with_a_code(auth: AuthHarness) -> None:
+    key, _ = await _with_passkey(auth)
+    token = await mfa_token(auth)
+    first = await passkey_step(auth, token, key.assertion(await _options(auth, token)))
+    device = first.json()["device_token"]
+
+    token = await mfa_token(auth)
+    options = await _options(auth, token)
+    again = await auth.client.post(
+        "/v1/auth/login/2fa",
+        json={"mfa_token": token, "passkey": key.assertion(options), "device_token": device},
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["device_token"] == device

@@ -5,6 +5,7 @@ nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,6 +38,12 @@ async def auth(
 async def _me(auth: AuthHarness, headers: dict[str, str]) -> dict[str, Any]:
     me: dict[str, Any] = (await auth.client.get("/v1/me", headers=headers)).json()
     return me
+
+
+async def _open_challenges(auth: AuthHarness) -> int:
+    async with auth.app.state.pool.acquire() as conn:
+        count: int = await conn.fetchval("SELECT count(*) FROM webauthn_challenges")
+    return count
 
 
 async def _post_credential(
@@ -160,8 +167,10 @@ async def test_an_expired_or_used_challenge_is_refused(auth: AuthHarness) -> Non
     )
 
     options = (await registration_options(auth, headers)).json()
+    assert await _open_challenges(auth) == 1  # the expired one went with the new one
     answer = authenticator().register(options)
     assert (await _post_credential(auth, headers, answer)).status_code == 201
+    assert await _open_challenges(auth) == 0
     replayed = await _post_credential(auth, headers, answer, name="Again")
     assert replayed.status_code == 400
     assert replayed.json()["type"].endswith("/passkey-challenge-expired")
@@ -223,3 +232,16 @@ async def test_a_name_must_have_1_to_64_characters(auth: AuthHarness, name: str)
 async def test_the_web_app_origin_is_the_relying_party(auth: AuthHarness) -> None:
     rp = auth.app.state.passkeys._rp
     assert (rp.id, rp.origins) == (RP_ID, (WEB_APP,))
+
+
+async def test_one_response_sent_twice_at_once_registers_once(auth: AuthHarness) -> None:
+    await auth.create_user()
+    headers = auth.bearer(await auth.login())
+    options = (await registration_options(auth, headers)).json()
+    answer = authenticator().register(options)
+    first, second = await asyncio.gather(
+        _post_credential(auth, headers, answer), _post_credential(auth, headers, answer)
+    )
+    assert sorted([first.status_code, second.status_code]) == [201, 400]
+    assert len(await list_passkeys(auth, headers)) == 1
+    assert (await _me(auth, headers))["two_factor"]["passkeys"] == 1

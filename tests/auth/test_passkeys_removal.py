@@ -24,6 +24,7 @@ from tests.auth.two_factor_support import (
     code_at,
     confirm_phone,
     mfa_token,
+    outbox_types,
     second_step,
     secret_of,
 )
@@ -64,6 +65,8 @@ async def test_the_last_second_factor_stays_until_the_app_is_on(auth: AuthHarnes
     )
     assert activated.status_code == 200, activated.text
     assert (await _two_factor(auth, headers))["methods"] == ["totp", "passkey"]
+    # 2FA was on already: the bell heard of it once, when the passkey turned it on.
+    assert [t for t, _ in await outbox_types(auth)].count("user.two_factor_enabled") == 1
     auth.clock.advance(30)
 
     removed = await remove(auth, headers, passkey["id"], code=code_at(secret, auth.clock.now()))

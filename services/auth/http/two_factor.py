@@ -124,8 +124,8 @@ async def deactivate_two_factor(
     two_factor: NamedDependency[TwoFactor],
     client: NamedDependency[ClientInfo],
 ) -> None:
-    """Back to password-only login. Needs the password (401 `wrong-current-password`, counted
-    like a failed login) and a second factor (401 `second-factor-required` without `code`, 422
-    `invalid-code` for a wrong one); 409 `two-factor-not-enabled` when 2FA is off. Every other
-    session of the user ends."""
+    """Back to password-only login (the passkeys are removed too). Needs the password (401
+    `wrong-current-password`, counted like a failed login) and a second factor (401
+    `second-factor-required` without `code`, 422 `invalid-code` for a wrong one); 409
+    `two-factor-not-enabled` when 2FA is off. Every other session of the user ends."""
     await two_factor.deactivate(principal, data.password, data.code, client)

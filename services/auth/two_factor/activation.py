@@ -75,7 +75,8 @@ class TwoFactor:
             ended = await sessions_repository.revoke_sessions_of_user(
                 conn, user.id, "two_factor_enabled", now, keep=principal.session_id
             )
-            await events.publish_user_event(conn, user, UserTwoFactorEnabled(), now)
+            if not row.enabled:  # with a passkey, 2FA was on already: the app is one more
+                await events.publish_user_event(conn, user, UserTwoFactorEnabled(), now)
             await audit.record(
                 conn,
                 "two_factor_enabled",

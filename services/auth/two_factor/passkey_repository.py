@@ -139,6 +139,11 @@ async def insert_challenge(
     now: datetime,
     expires_at: datetime,
 ) -> None:
+    """A new challenge; the user's expired ones go (what a user can pile up stays bounded by
+    how many they ask for in 5 minutes)."""
+    await conn.execute(
+        "DELETE FROM webauthn_challenges WHERE user_id = $1 AND expires_at <= $2", user_id, now
+    )
     await conn.execute(
         """INSERT INTO webauthn_challenges (challenge_hash, user_id, purpose, mfa_token_hash,
                                             created_at, expires_at)

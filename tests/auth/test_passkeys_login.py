@@ -21,6 +21,7 @@ from tests.auth.passkey_support import (
     register,
     stored_passkey,
 )
+from tests.auth.self_service_support import new_sign_in_alerts, session_of
 from tests.auth.soft_authenticator import SoftAuthenticator
 from tests.auth.two_factor_support import audit_events, enable_two_factor, mfa_token, second_step
 
@@ -253,3 +254,42 @@ async def test_the_device_token_is_renewed_as_with_a_code(auth: AuthHarness) -> 
     )
     assert again.status_code == 200, again.text
     assert again.json()["device_token"] == device
+
+
+async def test_a_passkey_sign_in_raises_the_new_sign_in_alert_like_a_code(
+    auth: AuthHarness,
+) -> None:
+    key, _ = await _with_passkey(auth)
+    before = len(await new_sign_in_alerts(auth))
+
+    # Without a device token of this account: the alert, in the session's transaction.
+    token = await mfa_token(auth)
+    assert len(await new_sign_in_alerts(auth)) == before  # the password step alone: none
+    first = await passkey_step(auth, token, key.assertion(await _options(auth, token)))
+    assert first.status_code == 200, first.text
+    alerts = await new_sign_in_alerts(auth)
+    assert len(alerts) == before + 1
+    assert alerts[-1]["data"]["session_id"] == session_of(first.json())
+
+    # With the device token the first sign-in left: none.
+    auth.clock.advance(30)
+    token = await mfa_token(auth)
+    options = await _options(auth, token)
+    known = await auth.client.post(
+        "/v1/auth/login/2fa",
+        json={
+            "mfa_token": token,
+            "passkey": key.assertion(options),
+            "device_token": first.json()["device_token"],
+        },
+    )
+    assert known.status_code == 200, known.text
+    assert len(await new_sign_in_alerts(auth)) == before + 1
+
+    # A refused assertion starts no session and raises none either.
+    token = await mfa_token(auth)
+    refused = await passkey_step(
+        auth, token, authenticator().assertion(await _options(auth, token))
+    )
+    assert refused.status_code == 401, refused.text
+    assert len(await new_sign_in_alerts(auth)) == before + 1

@@ -1,7 +1,8 @@
 """The second login step with a passkey: request options for the mfa_token of the password step
 (allowCredentials = the user's passkeys), then verify the browser's assertion in one
 transaction with the same bookkeeping as a code: the challenge's count of failures (a run of
-them kills the login), the audit trail, the user's lock-out, the device token and the session.
+them kills the login), the audit trail, the user's lock-out, the device token, the session
+and the new sign-in alert (services/auth/login/new_sign_in.py).
 
 An unreadable assertion (422), an expired or already used WebAuthn challenge, an expired
 mfa_token and a locked-out user change nothing; a verification failure counts against the
@@ -20,6 +21,7 @@ from services.auth.domain import ClientInfo, User
 from services.auth.login import repository
 from services.auth.login.devices import Devices
 from services.auth.login.errors import TooManyAttempts
+from services.auth.login.new_sign_in import alert_unless_known_device
 from services.auth.login.second_step import StartedWithDevice, mfa_token_digest
 from services.auth.platform import audit
 from services.auth.platform.sql import Connection
@@ -135,6 +137,9 @@ class PasskeyLogin:
             await repository.update_challenge(conn, digest, live.challenge.failed_attempts, now)
             session = await self._sessions.start(conn, user, PASSKEY_AMR, client, now)
             valid = await self._devices.is_valid(conn, user.id, device_token, now)
+            await alert_unless_known_device(
+                conn, user, session.session_id, client, now, known_device=valid
+            )
             device = await self._devices.remember(conn, user.id, device_token, valid, now)
             return StartedWithDevice(session, device)
 

@@ -31,6 +31,10 @@ PUBLIC_TYPES: Final[dict[str, str]] = {
     "two_factor_suspicious_codes": "suspicious_codes",
     "recovery_codes_regenerated": "recovery_codes_regenerated",
     "recovery_code_used": "recovery_code_used",
+    "passkey_added": "passkey_added",
+    "passkey_removed": "passkey_removed",
+    "passkey_refused": "passkey_refused",
+    "passkey_clone_suspected": "passkey_clone_suspected",
 }
 
 TITLES: Final[dict[str, Texts]] = {
@@ -129,6 +133,30 @@ TITLES: Final[dict[str, Texts]] = {
         "nl": "Aangemeld met een herstelcode",
         "fr": "Connexion avec un code de récupération",
         "de": "Mit einem Wiederherstellungscode angemeldet",
+    },
+    "passkey_added": {
+        "en": "Passkey added",
+        "nl": "Toegangssleutel toegevoegd",
+        "fr": "Clé d'accès ajoutée",
+        "de": "Passkey hinzugefügt",
+    },
+    "passkey_removed": {
+        "en": "Passkey removed",
+        "nl": "Toegangssleutel verwijderd",
+        "fr": "Clé d'accès supprimée",
+        "de": "Passkey entfernt",
+    },
+    "passkey_refused": {
+        "en": "Passkey not accepted at sign-in",
+        "nl": "Toegangssleutel geweigerd bij het aanmelden",
+        "fr": "Clé d'accès refusée à la connexion",
+        "de": "Passkey bei der Anmeldung abgelehnt",
+    },
+    "passkey_clone_suspected": {
+        "en": "Passkey refused: it may have been copied",
+        "nl": "Toegangssleutel geweigerd: mogelijk gekopieerd",
+        "fr": "Clé d'accès refusée : elle a peut-être été copiée",
+        "de": "Passkey abgelehnt: möglicherweise kopiert",
     },
 }
 

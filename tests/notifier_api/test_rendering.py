@@ -411,20 +411,23 @@ CASES: dict[str, tuple[str, dict[str, Any], str | None, dict[str, tuple[str, str
         {
             "nl": (
                 "Tweestapsverificatie ingeschakeld",
-                "Voortaan vraagt het aanmelden ook een code uit uw authenticatie-app.",
+                "Voortaan vraagt het aanmelden ook een tweede factor: een code uit uw "
+                "authenticatie-app of een toegangssleutel.",
             ),
             "fr": (
                 "Authentification à deux facteurs activée",
-                "Désormais, la connexion demande aussi un code de votre application "
-                "d'authentification.",
+                "Désormais, la connexion demande aussi un second facteur : un code de votre "
+                "application d'authentification ou une clé d'accès.",
             ),
             "en": (
                 "Two-factor authentication turned on",
-                "From now on, signing in also asks for a code from your authenticator app.",
+                "From now on, signing in also asks for a second factor: a code from your "
+                "authenticator app or a passkey.",
             ),
             "de": (
                 "Zwei-Faktor-Authentifizierung aktiviert",
-                "Ab jetzt verlangt die Anmeldung auch einen Code aus Ihrer Authenticator-App.",
+                "Ab jetzt verlangt die Anmeldung auch einen zweiten Faktor: einen Code aus Ihrer "
+                "Authenticator-App oder einen Passkey.",
             ),
         },
     ),

@@ -151,7 +151,10 @@ def _password_changed(t: Language, _p: Params, links: Links) -> RenderedNotifica
 def _two_factor_enabled(t: Language, _p: Params, links: Links) -> RenderedNotification:
     return RenderedNotification(
         t.gettext("Two-factor authentication turned on"),
-        t.gettext("From now on, signing in also asks for a code from your authenticator app."),
+        t.gettext(
+            "From now on, signing in also asks for a second factor: a code from your "
+            "authenticator app or a passkey."
+        ),
         links.to("settings", "security"),
     )
 

@@ -49,7 +49,7 @@ from services.auth.accounts.hashing import (
     argon2_hasher,
     lower_thread_priority,
 )
-from services.auth.app import password_hashing, password_policy
+from services.auth.components import password_hashing, password_policy
 from services.auth.platform.config import AuthSettings, available_cores
 from shared.clock import SystemClock
 from shared.db import UnitOfWork, create_pool

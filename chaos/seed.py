@@ -45,7 +45,7 @@ async def create_users(database_url: str, organizations: int, per_organization: 
     """`organizations` x `per_organization` users (the first of each an admin), created with the
     auth service's `Accounts` so each one gets its `user.created` event in the outbox."""
     from services.auth.accounts.accounts import Accounts, NewUser
-    from services.auth.app import password_hashing, password_policy
+    from services.auth.components import password_hashing, password_policy
     from services.auth.platform.config import AuthSettings
     from shared.clock import SystemClock
     from shared.db import UnitOfWork, create_pool

@@ -68,7 +68,7 @@ async def _create_user(
     database_url: str, auth: AuthSettings, args: argparse.Namespace, password: str
 ) -> dict[str, Any]:
     from services.auth.accounts.accounts import Accounts, NewUser
-    from services.auth.app import password_hashing, password_policy
+    from services.auth.components import password_hashing, password_policy
     from shared.clock import SystemClock
     from shared.db import UnitOfWork
 
@@ -110,7 +110,7 @@ def cmd_users_create(_settings: Settings, args: argparse.Namespace) -> int:
 
 async def _deactivate(database_url: str, email: str) -> dict[str, Any] | None:
     from services.auth.accounts.accounts import Accounts
-    from services.auth.app import password_hashing, password_policy
+    from services.auth.components import password_hashing, password_policy
     from shared.clock import SystemClock
     from shared.db import UnitOfWork
 

@@ -20,7 +20,7 @@ from typing import Final
 from clochette.auth_commands import auth_pool
 from services.auth.accounts.accounts import Accounts, NewUser
 from services.auth.accounts.password_policy import PasswordContext
-from services.auth.app import password_hashing, password_policy
+from services.auth.components import password_hashing, password_policy
 from services.auth.platform.config import AuthSettings, load_auth_settings
 from shared.clock import SystemClock
 from shared.db import UnitOfWork

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.auth.app import retention
+from services.auth.components import retention
 from services.auth.platform.housekeeping import clean_up
 from shared.db import UnitOfWork
 from tests.auth.conftest import PASSWORD, AuthHarness, cheap_auth_settings

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from services.auth.app import retention
+from services.auth.components import retention
 from services.auth.platform.crypto import Sealer
 from services.auth.platform.housekeeping import clean_up
 from services.auth.sessions.keys import SEALING_PURPOSE, rotate_signing_key

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from services.auth.app import retention
+from services.auth.components import retention
 from services.auth.platform.housekeeping import clean_up
 from shared.db import UnitOfWork
 from tests.auth.conftest import PASSWORD, AuthHarness, cheap_auth_settings

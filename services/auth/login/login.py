@@ -2,7 +2,7 @@
 start of the session, in one place.
 
 The password step takes two short transactions around the password hash, and holds no
-connection while argon2 runs:
+connection while argon2 runs (the transactions themselves are in `password_records.py`):
 
 1. read the user and admit the attempt through the throttle (counted as a failure until proven
    right) — by the device's own counter when it comes with a valid device token of the account;
@@ -18,19 +18,14 @@ new session commit together.
 from __future__ import annotations
 
 import asyncio
-import secrets
-import uuid
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from typing import Any
 
-from services.auth.accounts import repository as accounts_repository
-from services.auth.accounts.hashing import PasswordHashing, Verification
-from services.auth.domain import ClientInfo, User, is_valid_email, normalize_email
-from services.auth.login import repository
-from services.auth.login.devices import Devices, device_token_digest
+from services.auth.accounts.hashing import PasswordHashing
+from services.auth.domain import ClientInfo, normalize_email
+from services.auth.login.devices import Devices
 from services.auth.login.errors import InvalidCredentials, TooManyAttempts
-from services.auth.login.new_sign_in import alert_unless_known_device
+from services.auth.login.password_records import Admitted, PasswordRecords
 from services.auth.login.second_step import (
     MfaChallenge,
     SecondStepAttempt,
@@ -38,11 +33,8 @@ from services.auth.login.second_step import (
     check_second_step,
     mfa_token_digest,
 )
-from services.auth.login.throttling import Admission, LoginThrottle
-from services.auth.platform import audit
-from services.auth.platform.sql import Connection
+from services.auth.login.throttling import LoginThrottle
 from services.auth.sessions.sessions import Sessions, TokenPair
-from services.auth.two_factor import repository as two_factor_repository
 from services.auth.two_factor.errors import InvalidSecondFactor
 from services.auth.two_factor.verifier import CodeVerifier, TwoFactorPolicy
 from shared.clock import Clock
@@ -50,19 +42,6 @@ from shared.db import UnitOfWork
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-
-_NOBODY = uuid.UUID(int=0)
-PASSWORD_AMR = ("pwd",)
-
-
-@dataclass(frozen=True)
-class _Admitted:
-    """The outcome of transaction 1: the throttle's decision, the user, and the device token of
-    that user the attempt came with (None without a valid one)."""
-
-    admission: Admission
-    user: User | None
-    device: repository.DeviceToken | None
 
 
 class Login:
@@ -83,11 +62,13 @@ class Login:
         self._uow = uow
         self._clock = clock
         self._hashing = hashing
-        self._throttle = throttle
         self._sessions = sessions
         self._verifier = verifier
         self._policy = policy
         self._devices = devices
+        self._records = PasswordRecords(
+            clock, throttle=throttle, sessions=sessions, policy=policy, devices=devices
+        )
         self._settling: set[asyncio.Future[Any]] = set()
 
     async def password_step(
@@ -100,7 +81,7 @@ class Login:
         account = normalize_email(email)
         now = self._clock.now()
         admitted = await self._uow.run(
-            lambda conn: self._admit(conn, account, client, now, device_token)
+            lambda conn: self._records.admit(conn, account, client, now, device_token)
         )
         if not admitted.admission.allowed:
             log.info("login_refused_throttled", client_address=client.address)
@@ -157,45 +138,13 @@ class Login:
             raise TooManyAttempts(outcome.throttled_for.total_seconds())
         raise InvalidSecondFactor()
 
-    async def _admit(
-        self,
-        conn: Connection,
-        account: str,
-        client: ClientInfo,
-        now: datetime,
-        device_token: str | None,
-    ) -> _Admitted:
-        user = await accounts_repository.find_user_by_email(conn, account)
-        device = None
-        if device_token is not None:
-            # Looked up for unknown e-mails too: the same queries whether the account exists.
-            digest = device_token_digest(device_token)
-            owner = user.id if user is not None else _NOBODY
-            device = await repository.lock_device_token(conn, digest, owner, now)
-        if device is not None:
-            admission = await self._throttle.admit_device(conn, device, now)
-        else:
-            admission = await self._throttle.admit(conn, account, client.address, now)
-        if not admission.allowed and admission.newly_blocked_scopes:
-            await audit.record(
-                conn,
-                "login_throttled",
-                now,
-                user=user,
-                email=_auditable(account),
-                client=client,
-                scopes=",".join(admission.newly_blocked_scopes),
-                retry_after_seconds=round(admission.retry_after.total_seconds()),
-            )
-        return _Admitted(admission, user, device)
-
     async def _settle(
         self,
         account: str,
         password: str,
         client: ClientInfo,
         *,
-        admitted: _Admitted,
+        admitted: Admitted,
         device_token: str | None,
         abandoned: asyncio.Event,
     ) -> TokenPair | MfaChallenge | None:
@@ -205,17 +154,19 @@ class Login:
         # An unknown e-mail is verified against a dummy hash: the same work, the same answer.
         verification = await self._hashing.verify(user.password_hash if user else None, password)
         if abandoned.is_set():
-            await self._uow.run(lambda conn: self._withdraw(conn, account, client, admitted))
+            await self._uow.run(
+                lambda conn: self._records.withdraw(conn, account, client, admitted)
+            )
             log.info("login_abandoned", client_address=client.address)
             return None
         if user is None or not verification.ok or not user.active:
             await self._uow.run(
-                lambda conn: self._record_failure(conn, account, user, verification, client)
+                lambda conn: self._records.record_failure(conn, account, user, verification, client)
             )
             raise InvalidCredentials()
         new_hash = await self._hashing.hash(password) if verification.needs_rehash else None
         outcome = await self._uow.run(
-            lambda conn: self._record_success(
+            lambda conn: self._records.record_success(
                 conn,
                 account,
                 user,
@@ -235,77 +186,3 @@ class Login:
         self._settling.discard(task)
         if not task.cancelled():
             task.exception()  # retrieved: the caller saw it, or went away
-
-    async def _withdraw(
-        self, conn: Connection, account: str, client: ClientInfo, admitted: _Admitted
-    ) -> None:
-        now = self._clock.now()
-        if admitted.device is not None:
-            await self._throttle.device_withdraw(conn, admitted.device, now)
-        else:
-            await self._throttle.withdraw(conn, account, client.address, now)
-
-    async def _record_failure(
-        self,
-        conn: Connection,
-        account: str,
-        user: User | None,
-        verification: Verification,
-        client: ClientInfo,
-    ) -> None:
-        """The attempt stays counted by the throttle; only the audit trail learns why."""
-        reason = "unknown_account" if user is None else "wrong_password"
-        if user is not None and verification.ok:
-            reason = "inactive_account"
-        await audit.record(
-            conn,
-            "login_failed",
-            self._clock.now(),
-            user=user,
-            email=_auditable(account),
-            client=client,
-            reason=reason,
-        )
-
-    async def _record_success(
-        self,
-        conn: Connection,
-        account: str,
-        user: User,
-        *,
-        new_hash: str | None,
-        client: ClientInfo,
-        device: repository.DeviceToken | None,
-        device_token: str | None,
-    ) -> StartedWithDevice | MfaChallenge:
-        now = self._clock.now()
-        if device is not None:
-            await self._throttle.device_succeeded(conn, device, now)
-        else:
-            await self._throttle.succeeded(conn, account, client.address, now)
-        if new_hash is not None:
-            await accounts_repository.replace_password_hash(
-                conn, user.id, user.password_hash, new_hash
-            )
-        state = await two_factor_repository.get_two_factor(conn, user.id)
-        if state is None or not state.enabled:
-            session = await self._sessions.start(conn, user, PASSWORD_AMR, client, now)
-            known = await self._devices.remember(
-                conn, user.id, device_token, device is not None, now
-            )
-            await alert_unless_known_device(
-                conn, user, session.session_id, client, now, known_device=device is not None
-            )
-            return StartedWithDevice(session, known)
-        token = secrets.token_urlsafe(32)
-        lifetime = self._policy.mfa_token_lifetime
-        await repository.insert_challenge(
-            conn, mfa_token_digest(token), user.id, now, now + lifetime
-        )
-        return MfaChallenge(token, round(lifetime.total_seconds()))
-
-
-def _auditable(account: str) -> str | None:
-    """The e-mail typed at login, unless it does not look like one: people type passwords into
-    the e-mail field, and those must not reach the audit trail."""
-    return account if is_valid_email(account) else None

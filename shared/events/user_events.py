@@ -87,6 +87,26 @@ class UserRecoveryCodeUsed(_Strict):
     remaining: Annotated[int, Field(ge=0, description="Unused recovery codes left.")]
 
 
+PasskeyName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class UserPasskeyAdded(_Strict):
+    """A passkey was registered as a second factor of the user's account."""
+
+    type_name: ClassVar[str] = "user.passkey_added"
+    passkey_id: UUID
+    name: PasskeyName = Field(description='The name the user gave it, e.g. "Laptop".')
+
+
+class UserPasskeyRemoved(_Strict):
+    """One passkey was removed from the user's account (turning 2FA off, which removes them
+    all, publishes `user.two_factor_disabled` instead)."""
+
+    type_name: ClassVar[str] = "user.passkey_removed"
+    passkey_id: UUID
+    name: PasskeyName = Field(description="The name it had.")
+
+
 DevicePart = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
@@ -126,4 +146,6 @@ USER_EVENT_PAYLOADS: tuple[type[_Strict], ...] = (
     UserRecoveryCodesRegenerated,
     UserRecoveryCodeUsed,
     UserNewSignIn,
+    UserPasskeyAdded,
+    UserPasskeyRemoved,
 )

@@ -146,3 +146,39 @@ async def test_turning_two_factor_off_removes_the_passkeys(auth: AuthHarness) ->
     # The same authenticator can register again (a fresh start).
     again = await register(auth, headers, key)
     assert len(again["recovery_codes"]) == 10
+
+
+async def test_adding_and_removing_a_passkey_tell_the_bell(auth: AuthHarness) -> None:
+    await auth.create_user()
+    headers = auth.bearer(await auth.login())
+    first = await register(auth, headers, authenticator(), "Laptop")
+    codes = first["recovery_codes"]
+    auth.clock.advance(1)
+    phone = await register(
+        auth, headers, authenticator(), "Phone", password=PASSWORD, code=codes[0]
+    )
+    # A refused removal (wrong password) publishes nothing.
+    wrong = await auth.client.request(
+        "DELETE",
+        f"/v1/me/2fa/passkeys/{phone['id']}",
+        json={"password": "not my password", "code": codes[1]},
+        headers=headers,
+    )
+    assert wrong.status_code == 401
+    assert (await remove(auth, headers, phone["id"], code=codes[1])).status_code == 204
+
+    published = [(t, d) for t, d in await outbox_types(auth) if t.startswith("user.passkey_")]
+    assert published == [
+        ("user.passkey_added", {"passkey_id": first["id"], "name": "Laptop"}),
+        ("user.passkey_added", {"passkey_id": phone["id"], "name": "Phone"}),
+        ("user.passkey_removed", {"passkey_id": phone["id"], "name": "Phone"}),
+    ]
+
+    # Turning 2FA off removes the last one too, but the bell hears of that as 2FA turned off.
+    off = await auth.client.request(
+        "DELETE", "/v1/me/2fa", json={"password": PASSWORD, "code": codes[2]}, headers=headers
+    )
+    assert off.status_code == 204, off.text
+    types = [t for t, _ in await outbox_types(auth)]
+    assert types.count("user.passkey_removed") == 1
+    assert types.count("user.two_factor_disabled") == 1

@@ -594,6 +594,63 @@ CASES: dict[str, tuple[str, dict[str, Any], str | None, dict[str, tuple[str, str
             ),
         },
     ),
+    "passkey-added": (
+        "security.passkey_added",
+        {"passkey_id": "0b8f8e8e-3c0e-4a53-9d1c-6a1f0c1e2b3a", "name": "Laptop"},
+        SECURITY,
+        {
+            "nl": (
+                "Toegangssleutel toegevoegd",
+                'De toegangssleutel "Laptop" kan nu gebruikt worden om aan te melden. Was u dit '
+                "niet? Verwijder hem dan op de beveiligingspagina en neem meteen contact op met "
+                "uw beheerder.",
+            ),
+            "fr": (
+                "Clé d'accès ajoutée",
+                "La clé d'accès « Laptop » peut désormais servir à vous connecter. Si ce n'était "
+                "pas vous, supprimez-la sur la page de sécurité et contactez immédiatement votre "
+                "administrateur.",
+            ),
+            "en": (
+                "Passkey added",
+                'The passkey "Laptop" can now be used to sign in. If this was not you, remove it '
+                "on the security page and contact your administrator at once.",
+            ),
+            "de": (
+                "Passkey hinzugefügt",
+                "Der Passkey „Laptop“ kann jetzt zur Anmeldung verwendet werden. Waren Sie das "
+                "nicht? Entfernen Sie ihn auf der Sicherheitsseite und wenden Sie sich sofort an "
+                "Ihren Administrator.",
+            ),
+        },
+    ),
+    "passkey-removed": (
+        "security.passkey_removed",
+        {"passkey_id": "0b8f8e8e-3c0e-4a53-9d1c-6a1f0c1e2b3a", "name": "Phone"},
+        SECURITY,
+        {
+            "nl": (
+                "Toegangssleutel verwijderd",
+                'De toegangssleutel "Phone" kan niet langer gebruikt worden om aan te melden. '
+                "Was u dit niet? Neem dan meteen contact op met uw beheerder.",
+            ),
+            "fr": (
+                "Clé d'accès supprimée",
+                "La clé d'accès « Phone » ne peut plus servir à vous connecter. Si ce n'était pas "
+                "vous, contactez immédiatement votre administrateur.",
+            ),
+            "en": (
+                "Passkey removed",
+                'The passkey "Phone" can no longer be used to sign in. If this was not you, '
+                "contact your administrator at once.",
+            ),
+            "de": (
+                "Passkey entfernt",
+                "Der Passkey „Phone“ kann nicht mehr zur Anmeldung verwendet werden. Waren Sie "
+                "das nicht? Wenden Sie sich sofort an Ihren Administrator.",
+            ),
+        },
+    ),
 }
 
 GENERIC = {
@@ -627,6 +684,8 @@ def test_every_platform_topic_and_security_type_has_a_case() -> None:
         "security.suspicious_codes",
         "security.recovery_codes_regenerated",
         "security.recovery_code_used",
+        "security.passkey_added",
+        "security.passkey_removed",
     }
     assert covered == topics | security
 
@@ -657,6 +716,8 @@ def test_an_unknown_type_gets_a_generic_text(language: str) -> None:
         ),
         ("security.suspicious_codes", {"failed_attempts": "3"}),
         ("security.recovery_code_used", {}),
+        ("security.passkey_added", {"passkey_id": "0b8f8e8e-3c0e-4a53-9d1c-6a1f0c1e2b3a"}),
+        ("security.passkey_removed", {"name": ""}),
         ("inbox.received", {**inbox("fax")}),
     ],
 )

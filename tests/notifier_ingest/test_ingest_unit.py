@@ -343,3 +343,38 @@ def test_asyncapi_documents_every_topic_read_and_written() -> None:
     money = document["components"]["schemas"]["Money"]
     assert money["properties"]["amount"]["pattern"]
     json.dumps(document)  # plain JSON all the way down
+
+
+def test_passkey_events_become_security_notifications_naming_the_passkey() -> None:
+    organization, alice = uuid.uuid4(), uuid.uuid4()
+    passkey_id = str(uuid.uuid4())
+    documents = [
+        event(
+            "user.passkey_added",
+            organization,
+            alice,
+            data={"passkey_id": passkey_id, "name": "Laptop"},
+        ),
+        event(
+            "user.passkey_removed",
+            organization,
+            alice,
+            data={"passkey_id": passkey_id, "name": "Laptop"},
+        ),
+        event(
+            "user.passkey_added", organization, alice, data={"passkey_id": passkey_id, "name": ""}
+        ),
+    ]
+    records = {
+        ("p.auth.users", 0): [
+            Record("p.auth.users", 0, i, encode(d)) for i, d in enumerate(documents)
+        ]
+    }
+    batch = built(records)
+    assert [(e.type, e.user_id, json.loads(e.params_json)) for e in batch.events] == [
+        ("security.passkey_added", alice, {"passkey_id": passkey_id, "name": "Laptop"}),
+        ("security.passkey_removed", alice, {"passkey_id": passkey_id, "name": "Laptop"}),
+    ]
+    # A passkey without a name does not validate: dead-lettered, not stored.
+    [bad] = batch.bad
+    assert bad.offset == 2

@@ -28,7 +28,7 @@ from services.auth.two_factor.errors import (
 )
 from shared.clock import Clock
 from shared.db import UnitOfWork
-from shared.events.user_events import UserTwoFactorEnabled
+from shared.events.user_events import UserPasskeyAdded, UserPasskeyRemoved, UserTwoFactorEnabled
 from shared.tokens import Principal
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
@@ -129,6 +129,8 @@ class Passkeys:
             await audit.record(
                 conn, "passkey_added", now, user=user, client=client, passkey_id=str(passkey.id)
             )
+            added = UserPasskeyAdded(passkey_id=passkey.id, name=passkey.name)
+            await events.publish_user_event(conn, user, added, now)
             codes = None
             if not row.enabled:
                 codes = await self._turn_two_factor_on(conn, user, principal, client, now)
@@ -179,7 +181,8 @@ class Passkeys:
 
         async def remove_it(conn: Connection, user: User, now: datetime) -> None:
             row = await repository.lock_two_factor(conn, user.id, now)
-            if await store.lock_passkey(conn, user.id, passkey_id) is None:
+            passkey = await store.lock_passkey(conn, user.id, passkey_id)
+            if passkey is None:
                 raise PasskeyNotFound()
             if row.passkeys <= 1 and not row.totp_enabled:
                 raise LastSecondFactor()
@@ -187,5 +190,7 @@ class Passkeys:
             await audit.record(
                 conn, "passkey_removed", now, user=user, client=client, passkey_id=str(passkey_id)
             )
+            removed = UserPasskeyRemoved(passkey_id=passkey_id, name=passkey.name)
+            await events.publish_user_event(conn, user, removed, now)
 
         await self._two_factor.with_step_up(principal, password, code, client, remove_it)

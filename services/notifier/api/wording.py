@@ -234,6 +234,28 @@ def _new_sign_in(t: Language, p: Params, links: Links) -> RenderedNotification:
     )
 
 
+def _passkey_added(t: Language, p: Params, links: Links) -> RenderedNotification:
+    return RenderedNotification(
+        t.gettext("Passkey added"),
+        t.gettext(
+            'The passkey "{name}" can now be used to sign in. If this was not you, remove it on '
+            "the security page and contact your administrator at once."
+        ).format(name=p.text("name")),
+        links.to("settings", "security"),
+    )
+
+
+def _passkey_removed(t: Language, p: Params, links: Links) -> RenderedNotification:
+    return RenderedNotification(
+        t.gettext("Passkey removed"),
+        t.gettext(
+            'The passkey "{name}" can no longer be used to sign in. If this was not you, contact '
+            "your administrator at once."
+        ).format(name=p.text("name")),
+        links.to("settings", "security"),
+    )
+
+
 def generic(t: Language) -> RenderedNotification:
     return RenderedNotification(
         t.gettext("New notification"), t.gettext("You have a new notification."), None
@@ -255,4 +277,6 @@ RENDERERS: Final[Mapping[str, Render]] = {
     "security.recovery_codes_regenerated": _recovery_codes_regenerated,
     "security.recovery_code_used": _recovery_code_used,
     "security.new_sign_in": _new_sign_in,
+    "security.passkey_added": _passkey_added,
+    "security.passkey_removed": _passkey_removed,
 }

@@ -7,7 +7,8 @@ Pure functions and plain data only: no I/O here, so every rule is unit-tested wi
 - User events from the auth service update the projection of recipients; the security ones
   (`user.password_changed`, `user.two_factor_enabled`, `user.two_factor_disabled`,
   `user.suspicious_codes`, `user.recovery_codes_regenerated`, `user.recovery_code_used`,
-  `user.new_sign_in`) also become notifications of type `security.*` in that user's bell.
+  `user.new_sign_in`, `user.passkey_added`, `user.passkey_removed`) also become notifications
+  of type `security.*` in that user's bell.
 - A record that can never be processed is a `BadRecord`, for the dead-letter topic.
 """
 
@@ -41,6 +42,8 @@ SECURITY_NOTIFICATION_TYPES: dict[str, str] = {
     "user.recovery_codes_regenerated": "security.recovery_codes_regenerated",
     "user.recovery_code_used": "security.recovery_code_used",
     "user.new_sign_in": "security.new_sign_in",
+    "user.passkey_added": "security.passkey_added",
+    "user.passkey_removed": "security.passkey_removed",
 }
 
 

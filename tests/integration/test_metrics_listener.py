@@ -22,6 +22,8 @@ def settings_for(database_url: str, environment: Environment) -> Settings:
         AUTH_SECRET_KEY=secrets.token_urlsafe(48),
         NOTIFIER_SECRET_KEY=secrets.token_urlsafe(48),
         CLOCHETTE_ENV="test",
+        # A production auth service refuses an IP address as its WebAuthn relying party id.
+        WEB_APP_BASE_URL="https://app.clochette.test",
     )
     return settings.model_copy(update={"environment": environment})
 

@@ -14,7 +14,7 @@ from clochette.web.server import PAGE_PATHS, STATIC, create_app
 from shared.cors import cors_config, with_cors
 from shared.settings import ConfigurationError, Settings, load_settings, origin_of
 
-WEB = "http://127.0.0.1:3000"
+WEB = "http://localhost:3000"
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - a value under test, nothing binds to it
 
 
@@ -100,6 +100,8 @@ def test_without_public_urls_the_client_uses_the_listeners() -> None:
     config = settings(AUTH_HOST=ANY_ADDRESS, AUTH_PORT="9001", NOTIFIER_PORT="9002")
     assert config.public_auth_url == "http://127.0.0.1:9001"
     assert config.public_notifier_url == "http://127.0.0.1:9002"
+    # The default web app is http://localhost:3000 (passkeys need a domain); it binds 127.0.0.1.
+    assert config.web_app_base_url == WEB
     assert config.web_listen == ("127.0.0.1", 3000)
     assert settings(WEB_HOST=ANY_ADDRESS).web_listen == (ANY_ADDRESS, 3000)
     assert settings(WEB_APP_BASE_URL="https://app.example.be/").web_listen[1] == 443
@@ -189,18 +191,23 @@ def test_every_string_of_the_page_exists_in_all_four_languages() -> None:
 
 
 def test_the_other_loopback_name_is_sent_to_the_configured_origin() -> None:
-    app = create_app(settings(WEB_APP_BASE_URL="http://127.0.0.1:3000"))
-    with TestClient(app) as client:
+    with TestClient(create_app(settings())) as client:
         response = client.get(
-            "/settings?x=1", headers={"Host": "localhost:3000"}, follow_redirects=False
+            "/settings?x=1", headers={"Host": "127.0.0.1:3000"}, follow_redirects=False
         )
         assert response.status_code == 308
-        assert response.headers["location"] == "http://127.0.0.1:3000/settings?x=1"
+        assert response.headers["location"] == "http://localhost:3000/settings?x=1"
         assert "content-security-policy" in response.headers
-        same = client.get("/", headers={"Host": "127.0.0.1:3000"}, follow_redirects=False)
+        same = client.get("/", headers={"Host": "localhost:3000"}, follow_redirects=False)
         assert same.status_code == 200
         elsewhere = client.get("/", headers={"Host": "evil.example"}, follow_redirects=False)
         assert elsewhere.status_code == 200
+    # A WEB_APP_BASE_URL under 127.0.0.1 gets the other direction.
+    app = create_app(settings(WEB_APP_BASE_URL="http://127.0.0.1:3000"))
+    with TestClient(app) as client:
+        response = client.get("/login", headers={"Host": "localhost:3000"}, follow_redirects=False)
+        assert response.status_code == 308
+        assert response.headers["location"] == "http://127.0.0.1:3000/login"
     public = create_app(settings(WEB_APP_BASE_URL="https://app.example.be"))
     with TestClient(public) as client:
         local = client.get("/", headers={"Host": "localhost:8080"}, follow_redirects=False)

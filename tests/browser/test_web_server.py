@@ -177,15 +177,16 @@ def test_another_origin_gets_no_cors_headers() -> None:
 def test_every_string_of_the_page_exists_in_all_four_languages() -> None:
     source = (STATIC / "i18n.js").read_text()
     blocks = re.split(r"^  (nl|fr|en|de): \{$", source, flags=re.MULTILINE)[1:]
-    keys = {
-        language: set(re.findall(r"^    (\w+):", body, flags=re.MULTILINE))
-        for language, body in zip(blocks[::2], blocks[1::2], strict=True)
-    }
+    # The strings come in blocks (the page's, then the Security section's), merged per language.
+    keys: dict[str, set[str]] = {}
+    for language, body in zip(blocks[::2], blocks[1::2], strict=True):
+        keys.setdefault(language, set()).update(re.findall(r"^    (\w+):", body, flags=re.M))
     assert set(keys) == {"nl", "fr", "en", "de"}
     assert keys["nl"] == keys["fr"] == keys["de"] == keys["en"]
     page = (STATIC / "index.html").read_text()
     used = set(re.findall(r'data-i18n(?:-[a-z-]+)?="(\w+)"', page))
-    scripts = "".join((STATIC / name).read_text() for name in ("app.js", "bell.js", "settings.js"))
+    names = ("app.js", "bell.js", "settings.js", "security.js", "passkeys.js", "dom.js")
+    scripts = "".join((STATIC / name).read_text() for name in names)
     used |= set(re.findall(r'\bt\("(\w+)"', scripts))
     assert used <= keys["en"], used - keys["en"]
 

@@ -52,7 +52,7 @@ export function describe(error) {
 }
 
 /** The body of a step-up; an empty code is left out, so the service names what is missing. */
-function stepUp(password, code) {
+export function stepUp(password, code) {
   const trimmed = code.trim();
   return trimmed ? { password, code: trimmed } : { password };
 }
@@ -129,8 +129,10 @@ function buildStepUp() {
 }
 
 export class SettingsPage {
-  constructor({ onLanguage }) {
+  constructor({ onLanguage, onTwoFactor = () => {} }) {
     this.onLanguage = onLanguage;
+    // Told after 2FA was turned on or off or got new recovery codes (the Security section).
+    this.onTwoFactor = onTwoFactor;
     this.me = null;
     this.meterTimer = null;
     this.meterRequest = 0;
@@ -330,6 +332,7 @@ export class SettingsPage {
     this.render();
     this.show("recovery");
     byId("two-factor-status").textContent = t("two_factor_enabled");
+    this.onTwoFactor();
   }
 
   showRecoveryCodes(codes) {
@@ -354,6 +357,7 @@ export class SettingsPage {
     this.showRecoveryCodes(result.recovery_codes);
     this.show("recovery");
     byId("two-factor-status").textContent = t("recovery_codes_renewed");
+    this.onTwoFactor();
   }
 
   async deactivate() {
@@ -366,5 +370,6 @@ export class SettingsPage {
     this.render();
     this.show("off");
     byId("two-factor-status").textContent = t("two_factor_disabled");
+    this.onTwoFactor();
   }
 }

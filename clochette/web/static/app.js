@@ -16,7 +16,7 @@ const bell = new Bell(byId("bell"));
 const settings = new SettingsPage({
   onLanguage: () => {
     bell.render();
-    security.render();
+    security.languageChanged();
   },
   onTwoFactor: () => security.twoFactorChanged(),
 });
@@ -115,7 +115,8 @@ byId("mfa-form").addEventListener("submit", async (event) => {
 });
 
 // The second step with a passkey: the service's challenge, signed by the browser's passkey.
-const PASSKEY_REFUSED = new Set(["invalid-second-factor", "invalid-passkey"]);
+// A refused assertion leaves the half-done login alive; any other 401 means it is gone.
+const PASSKEY_REFUSED = new Set(["invalid-second-factor", "passkey-verification-failed"]);
 
 byId("mfa-passkey").addEventListener("click", async (event) => {
   const error = byId("mfa-error");

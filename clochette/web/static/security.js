@@ -8,12 +8,6 @@ import { PasskeysPanel } from "./passkeys.js";
 import { describe } from "./settings.js";
 
 const HISTORY_PAGE_SIZE = 10;
-const SECOND_FACTORS = {
-  totp: "factor_totp",
-  recovery_code: "factor_recovery_code",
-  passkey: "factor_passkey",
-  webauthn: "factor_passkey",
-};
 
 function byId(id) {
   return document.getElementById(id);
@@ -26,11 +20,6 @@ export function deviceLabel(device) {
   if (device.label) return device.label;
   if (device.browser && device.os) return t("device_on", { browser: device.browser, os: device.os });
   return device.browser || device.os || t("device_unknown");
-}
-
-function secondFactorLabel(factor) {
-  if (!factor) return t("factor_none");
-  return SECOND_FACTORS[factor] ? t(SECOND_FACTORS[factor]) : String(factor);
 }
 
 /** Runs `action` with `button` disabled; a failure is told in `errorId`'s alert region. */
@@ -107,7 +96,15 @@ export class SecuritySection {
     }
   }
 
-  /** Redraw from the data held (a language switch: labels and relative times). */
+  /** Redraw from the data held (labels and relative times in the new language), then load
+   * again: the service names devices and events in the user's language. */
+  languageChanged() {
+    this.renderSessions();
+    this.renderHistory();
+    this.passkeys.render();
+    return this.refresh();
+  }
+
   render() {
     this.renderSessions();
     this.renderHistory();
@@ -138,7 +135,7 @@ export class SecuritySection {
       element("br"),
       t("session_address", { address: session.address || "—" }),
       " · ",
-      t("session_second_factor", { factor: secondFactorLabel(session.second_factor) }),
+      t(session.second_factor ? "session_two_factor" : "session_password_only"),
     ]);
     const end = session.current
       ? null

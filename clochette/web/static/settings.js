@@ -188,9 +188,11 @@ export class SettingsPage {
   /** Strings built from data (not from data-i18n), redrawn on a language switch. */
   render() {
     if (!this.me) return;
-    byId("two-factor-on").textContent = t("two_factor_on", {
-      phone: this.me.two_factor.phone_number || "—",
-    });
+    const methods = this.me.two_factor.methods;
+    byId("two-factor-on").textContent =
+      methods && !methods.includes("totp")
+        ? t("two_factor_on_passkeys", { count: this.me.two_factor.passkeys })
+        : t("two_factor_on", { phone: this.me.two_factor.phone_number || "—" });
     if (!byId("new-password").value) byId("quality-text").textContent = t("quality_empty");
   }
 

@@ -89,13 +89,17 @@ async def take(stack: Stack, executable: str, out: Path) -> list[Path]:
 
 
 async def shoot_part(page: Page, part: Locator, out: Path, view: str) -> list[Path]:
-    """One part of the page at both widths."""
+    """One part of the page at both widths, cut from the whole page (a screenshot of the
+    element itself would scroll it under the sticky header)."""
     written = []
     for name, (width, height) in WIDTHS.items():
         await page.set_viewport_size({"width": width, "height": height})
+        await page.evaluate("() => window.scrollTo(0, 0)")
         await page.evaluate("() => new Promise(requestAnimationFrame)")
+        box = await part.bounding_box()
+        assert box is not None
         path = out / f"{view}-{name}.png"
-        await part.screenshot(path=path, animations="disabled")
+        await page.screenshot(path=path, full_page=True, clip=box, animations="disabled")
         written.append(path)
     return written
 

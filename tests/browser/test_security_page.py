@@ -31,6 +31,13 @@ from tests.browser.stack import Stack
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(240)]
 
 RECOVERY_CODES = 10
+# A browser without the WebAuthn JSON helpers: webauthn.js then encodes and decodes by hand.
+WITHOUT_JSON_HELPERS = """() => {
+    delete PublicKeyCredential.parseCreationOptionsFromJSON;
+    delete PublicKeyCredential.parseRequestOptionsFromJSON;
+    delete PublicKeyCredential.prototype.toJSON;
+    return typeof PublicKeyCredential.prototype.toJSON;
+}"""
 HISTORY_PAGE = 10
 # Logins of scripts (curl) besides the phone and the laptop: with this browser's, ten sessions,
 # so that their sign-ins and ends fill more than one page of the history.
@@ -193,8 +200,10 @@ async def test_passkeys_added_used_at_login_and_removed(
             await expect(current).to_contain_text("with a second factor")
 
             # The laptop is lost; a passkey on the phone needs the password and a second
-            # factor now that 2FA is on: without the code, the page says what is missing.
+            # factor now that 2FA is on: without the code, the page says what is missing. From
+            # here on the page has no WebAuthn JSON helpers (the service checks its encoding).
             await laptop.remove()
+            assert await page.evaluate(WITHOUT_JSON_HELPERS) == "undefined"
             phone = await VirtualAuthenticator.attach(page)
             card = page.locator("#passkeys")
             await card.get_by_role("button", name="Add a passkey").click()
@@ -239,7 +248,7 @@ async def test_passkeys_added_used_at_login_and_removed(
             await expect(page.locator("#passkeys-error")).to_have_text(detail)
             await expect(passkeys).to_have_count(1)
 
-            # The phone's passkey logs in.
+            # The phone's passkey logs in (the assertion encoded by hand).
             await page.get_by_role("button", name="Log out").click()
             await use_passkey_at_login(page, stack, email, password)
             await expect(passkeys.first).to_contain_text("last used now")

@@ -24,15 +24,22 @@ from services.auth.accounts.rate_limit import AddressRateLimit
 from services.auth.http.routers import asyncapi, auth_routers
 from services.auth.login.devices import Devices
 from services.auth.login.login import Login
+from services.auth.login.passkey_step import PasskeyLogin
 from services.auth.login.throttling import LoginThrottle, ThrottlePolicy
 from services.auth.platform.config import AuthSettings, load_auth_settings
 from services.auth.platform.crypto import Sealer, derive_key
 from services.auth.platform.housekeeping import Retention, run_housekeeping
 from services.auth.platform.outbox import OutboxRelay, Producer, RelaySettings
+from services.auth.self_service.cursors import CURSOR_PURPOSE, HistoryCursors
+from services.auth.self_service.history import SecurityHistory
+from services.auth.self_service.my_sessions import MySessions
+from services.auth.sessions.client_devices import describe_device
+from services.auth.platform.webauthn_config import load_relying_party
 from services.auth.sessions.keys import SEALING_PURPOSE, SigningKeys
 from services.auth.sessions.sessions import SUCCESSOR_PURPOSE, Sessions
 from services.auth.sessions.tokens import AccessTokens
 from services.auth.two_factor.activation import TwoFactor
+from services.auth.two_factor.passkeys import Passkeys
 from services.auth.two_factor.phone import PhoneConfirmation
 from services.auth.two_factor.sms_budget import SmsBudget
 from services.auth.two_factor.verifier import TOTP_SEALING_PURPOSE, CodeVerifier, TwoFactorPolicy
@@ -121,6 +128,10 @@ class AuthComponents:
     passwords: Passwords
     phone_confirmation: PhoneConfirmation
     two_factor: TwoFactor
+    my_sessions: MySessions
+    security_history: SecurityHistory
+    passkeys: Passkeys
+    passkey_login: PasskeyLogin
 
     def close(self) -> None:
         self.hashing.close()
@@ -146,6 +157,8 @@ async def build_components(
     await hashing.warm_up()
     # zxcvbn builds its dictionaries on first use; do it now rather than in a request.
     await asyncio.to_thread(policy.score, "warm up the meter", PasswordContext("", ""))
+    # ua-parser compiles its rules on first use, as zxcvbn does.
+    await asyncio.to_thread(describe_device.__wrapped__, "Mozilla/5.0 (warm-up)")
     tokens = AccessTokens(keys, clock, timedelta(seconds=auth.access_token_seconds))
     sessions = Sessions(
         uow,
@@ -159,6 +172,9 @@ async def build_components(
     passwords = Passwords(uow, clock, hashing, policy, throttle)
     two_factor_policy = TwoFactorPolicy.from_settings(auth)
     verifier = CodeVerifier(Sealer(secret_key, TOTP_SEALING_PURPOSE), two_factor_policy)
+    two_factor = TwoFactor(uow, clock, verifier=verifier, passwords=passwords)
+    devices = Devices(timedelta(days=auth.device_token_days))
+    rp = load_relying_party(settings)
     return AuthComponents(
         clock=clock,
         hashing=hashing,
@@ -172,7 +188,7 @@ async def build_components(
             sessions=sessions,
             verifier=verifier,
             policy=two_factor_policy,
-            devices=Devices(timedelta(days=auth.device_token_days)),
+            devices=devices,
         ),
         sessions=sessions,
         profile=Profile(uow, clock),
@@ -187,7 +203,22 @@ async def build_components(
             verifier=verifier,
             log_sms=settings.log_sms_codes,
         ),
-        two_factor=TwoFactor(uow, clock, verifier=verifier, passwords=passwords),
+        my_sessions=MySessions(
+            uow, clock, refresh_idle=timedelta(days=auth.refresh_token_idle_days)
+        ),
+        security_history=SecurityHistory(
+            uow, clock, HistoryCursors(derive_key(secret_key, CURSOR_PURPOSE))
+        ),
+        two_factor=two_factor,
+        passkeys=Passkeys(uow, clock, rp=rp, two_factor=two_factor),
+        passkey_login=PasskeyLogin(
+            uow,
+            clock,
+            rp=rp,
+            policy=two_factor_policy,
+            sessions=sessions,
+            devices=devices,
+        ),
     )
 
 
@@ -209,6 +240,7 @@ def create_app(
     settings.require_auth_secret_key()
     auth = auth_settings or load_auth_settings()
     the_clock = clock or SystemClock()
+    load_relying_party(settings)  # WEBAUTHN_*: refuses to start when unusable
 
     def kafka_producer() -> Producer:
         producer: Producer = create_producer(
@@ -235,6 +267,10 @@ def create_app(
             passwords=parts.passwords,
             phone_confirmation=parts.phone_confirmation,
             two_factor=parts.two_factor,
+            my_sessions=parts.my_sessions,
+            security_history=parts.security_history,
+            passkeys=parts.passkeys,
+            passkey_login=parts.passkey_login,
             trusted_proxies=auth.trusted_proxies,
             jwks_max_age=auth.jwks_max_age_seconds,
             quality_rate_limit=AddressRateLimit(auth.password_quality_per_minute, the_clock),

@@ -9,8 +9,9 @@ user's bell.
 from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
+from uuid import UUID
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field, StringConstraints
 
 from shared.events.models import Email, _Strict
 
@@ -86,6 +87,34 @@ class UserRecoveryCodeUsed(_Strict):
     remaining: Annotated[int, Field(ge=0, description="Unused recovery codes left.")]
 
 
+DevicePart = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class SignInDevice(_Strict):
+    """The device of a sign-in, from its user agent (null parts are unknown)."""
+
+    browser: DevicePart | None = Field(description='E.g. "Firefox 133".')
+    os: DevicePart | None = Field(description='E.g. "Windows 10".')
+    label: Annotated[str, StringConstraints(min_length=1, max_length=300)] = Field(
+        description='In English, e.g. "Firefox 133 on Windows 10" or "Unknown device"; a '
+        "consumer that shows it in another language builds it from `browser` and `os`."
+    )
+
+
+class UserNewSignIn(_Strict):
+    """Someone signed in without a valid device token of the account (a new device, another
+    browser, cleared storage): the owner should check that it was them."""
+
+    type_name: ClassVar[str] = "user.new_sign_in"
+    session_id: UUID = Field(description="The new session; the owner can end it.")
+    device: SignInDevice
+    address: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = Field(
+        description="The client address truncated to its network (IPv4 /24, IPv6 /48), e.g. "
+        '"203.0.113.0/24"; null when unknown.'
+    )
+    signed_in_at: AwareDatetime
+
+
 USER_EVENT_PAYLOADS: tuple[type[_Strict], ...] = (
     UserCreated,
     UserLanguageChanged,
@@ -96,4 +125,5 @@ USER_EVENT_PAYLOADS: tuple[type[_Strict], ...] = (
     UserSuspiciousCodes,
     UserRecoveryCodesRegenerated,
     UserRecoveryCodeUsed,
+    UserNewSignIn,
 )

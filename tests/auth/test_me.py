@@ -30,7 +30,7 @@ async def test_me_has_exactly_the_contract_fields(auth: AuthHarness) -> None:
         "organization_id": str(user.organization_id),
         "role": "member",
         "language": "nl",
-        "two_factor": {"enabled": False, "phone_number": None},
+        "two_factor": {"enabled": False, "phone_number": None, "passkeys": 0, "methods": []},
         "password_quality": {"score": 4, "label": "Zeer sterk"},
     }
 

@@ -133,12 +133,13 @@ async def test_user_events_of_the_http_api_reach_the_broker_in_order(
             headers=harness.bearer(boss),
         )
         records = await asyncio.to_thread(
-            read_records, kafka_bootstrap, lambda uid: uid == user_id.encode(), count(4)
+            read_records, kafka_bootstrap, lambda uid: uid == user_id.encode(), count(5)
         )
     registry = user_events_registry()
     parsed = [registry.parse(value, topic=USER_EVENTS_TOPIC) for _, value in records]
     assert [e.type for e in parsed] == [
         "user.created",
+        "user.new_sign_in",  # the login came without a device token of the account
         "user.language_changed",
         "user.password_changed",
         "user.deactivated",
@@ -151,8 +152,8 @@ async def test_user_events_of_the_http_api_reach_the_broker_in_order(
     assert parsed[0].data.email is None
     assert all(b"an@example.be" not in value for _, value in records)
     assert (parsed[0].data.role, parsed[0].data.language) == ("member", "fr")
-    assert parsed[1].data.language == "de"
-    assert len({e.event_id for e in parsed}) == 4
+    assert parsed[2].data.language == "de"
+    assert len({e.event_id for e in parsed}) == 5
 
 
 async def test_events_written_while_the_broker_is_down_arrive_when_it_is_back(

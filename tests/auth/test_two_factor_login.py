@@ -42,7 +42,12 @@ async def test_the_whole_flow_from_activation_to_a_two_step_login(auth: AuthHarn
     await auth.create_user()
     headers = auth.bearer(await auth.login())
     me = (await auth.client.get("/v1/me", headers=headers)).json()
-    assert me["two_factor"] == {"enabled": False, "phone_number": None}
+    assert me["two_factor"] == {
+        "enabled": False,
+        "phone_number": None,
+        "passkeys": 0,
+        "methods": [],
+    }
 
     enrollment = await confirm_phone(auth, headers)
     assert unquote(enrollment["otpauth_uri"]).startswith(
@@ -50,7 +55,12 @@ async def test_the_whole_flow_from_activation_to_a_two_step_login(auth: AuthHarn
     )
     assert enrollment["qr_svg"].startswith("<svg")
     me = (await auth.client.get("/v1/me", headers=headers)).json()
-    assert me["two_factor"] == {"enabled": False, "phone_number": MOBILE_E164}
+    assert me["two_factor"] == {
+        "enabled": False,
+        "phone_number": MOBILE_E164,
+        "passkeys": 0,
+        "methods": [],
+    }
     # Nothing counts before activation: login is still password-only.
     assert "access_token" in await auth.login()
 
@@ -63,7 +73,12 @@ async def test_the_whole_flow_from_activation_to_a_two_step_login(auth: AuthHarn
     assert len(codes) == 10
     assert len(set(codes)) == 10
     me = (await auth.client.get("/v1/me", headers=headers)).json()
-    assert me["two_factor"] == {"enabled": True, "phone_number": MOBILE_E164}
+    assert me["two_factor"] == {
+        "enabled": True,
+        "phone_number": MOBILE_E164,
+        "passkeys": 0,
+        "methods": ["totp"],
+    }
     assert ("user.two_factor_enabled", {}) in await outbox_types(auth)
 
     auth.clock.advance(30)
@@ -267,7 +282,12 @@ async def test_deactivation_needs_the_password_and_a_code_and_restores_password_
     assert off.status_code == 204, off.text
 
     me = (await auth.client.get("/v1/me", headers=headers)).json()
-    assert me["two_factor"] == {"enabled": False, "phone_number": None}
+    assert me["two_factor"] == {
+        "enabled": False,
+        "phone_number": None,
+        "passkeys": 0,
+        "methods": [],
+    }
     body = await auth.login()
     assert "access_token" in body
     assert "mfa_required" not in body

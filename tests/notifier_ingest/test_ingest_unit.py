@@ -31,6 +31,7 @@ from services.notifier.ingest.parser import EventParser
 from services.notifier.settings import IngestTopics
 from shared.db import is_rejected_data_error, is_transient_database_error
 from shared.events.registry import InvalidEvent, platform_registry, user_events_registry
+from shared.events.user_events import USER_EVENT_PAYLOADS
 from shared.topics import PLATFORM_TOPICS
 from tests.notifier_ingest.helpers import SAMPLE_DATA, encode, event
 
@@ -329,8 +330,9 @@ def test_asyncapi_documents_every_topic_read_and_written() -> None:
     assert set(document["channels"]) == {*PLATFORM_TOPICS, "auth.users", "notifier.dlq"}
     assert document["channels"]["payment.received"]["address"] == "p.payment.received"
     users = document["channels"]["auth.users"]["messages"]
-    assert len(users) == 9
+    assert len(users) == len(USER_EVENT_PAYLOADS)
     assert "user.suspicious_codes.v1" in users
+    assert "user.new_sign_in.v1" in users
     actions = {name: op["action"] for name, op in document["operations"].items()}
     assert actions["send:notifier.dlq"] == "send"
     assert sum(1 for a in actions.values() if a == "receive") == 8

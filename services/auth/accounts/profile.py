@@ -36,6 +36,8 @@ class Me:
     user: User
     two_factor_enabled: bool = False
     phone_number: str | None = None
+    totp: bool = False
+    passkeys: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         score = self.user.password_score
@@ -45,7 +47,12 @@ class Me:
             "organization_id": str(self.user.organization_id),
             "role": self.user.role,
             "language": self.user.language,
-            "two_factor": {"enabled": self.two_factor_enabled, "phone_number": self.phone_number},
+            "two_factor": {
+                "enabled": self.two_factor_enabled,
+                "phone_number": self.phone_number,
+                "passkeys": self.passkeys,
+                "methods": ["totp"] * self.totp + ["passkey"] * (self.passkeys > 0),
+            },
             "password_quality": {
                 "score": score,
                 "label": strength_label(score, self.user.language) if score is not None else None,
@@ -58,7 +65,13 @@ async def with_two_factor(conn: Connection, user: User) -> Me:
     state = await two_factor_repository.get_two_factor(conn, user.id)
     if state is None:
         return Me(user)
-    return Me(user, two_factor_enabled=state.enabled, phone_number=state.phone_number)
+    return Me(
+        user,
+        two_factor_enabled=state.enabled,
+        phone_number=state.phone_number,
+        totp=state.totp_enabled,
+        passkeys=state.passkeys,
+    )
 
 
 async def require_live_user(

@@ -21,6 +21,7 @@ from services.auth.http.schemas import (
 )
 from services.auth.login.errors import LoginAbandoned
 from services.auth.login.login import Login
+from services.auth.login.passkey_step import PasskeyLogin
 from services.auth.login.second_step import MfaChallenge
 from shared.problem_docs import ProblemOperation, problem_responses
 
@@ -92,11 +93,22 @@ async def login(
 async def login_second_factor(
     data: JSONBody[SecondFactorRequest],
     login_use_case: NamedDependency[Login],
+    passkey_login: NamedDependency[PasskeyLogin],
     client: NamedDependency[ClientInfo],
 ) -> LoginTokenPairResponse:
     """The mfa_token of the password step and a code of the authenticator app (or one
     recovery code), with the device token of an earlier login if any. 401 for a wrong code or a
     dead mfa_token (after 5 wrong codes it is dead: start over with the password); 429 with
-    Retry-After when too many wrong codes were sent for the user across logins."""
-    pair = await login_use_case.second_factor(data.mfa_token, data.code, client, data.device_token)
+    Retry-After when too many wrong codes were sent for the user across logins. Instead of
+    `code`, `passkey`: the browser's assertion for /v1/auth/login/2fa/passkey-options (422
+    `malformed-passkey-response`, 400 `passkey-challenge-expired` for an expired or used
+    challenge, 401 `passkey-verification-failed`, counted like a wrong code)."""
+    if data.passkey is not None:
+        pair = await passkey_login.second_factor(
+            data.mfa_token, data.passkey, client, data.device_token
+        )
+        return LoginTokenPairResponse.model_validate(pair.as_dict())
+    pair = await login_use_case.second_factor(
+        data.mfa_token, data.code or "", client, data.device_token
+    )
     return LoginTokenPairResponse.model_validate(pair.as_dict())

@@ -9,7 +9,7 @@ from litestar import Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 
-from services.auth.http import accounts, login, sessions, two_factor
+from services.auth.http import accounts, login, passkeys, self_service, sessions, two_factor
 from services.auth.http.dependencies import (
     from_state,
     provide_client,
@@ -42,6 +42,10 @@ def auth_routers(*, with_asyncapi: bool = True) -> list[Router]:
         "two_factor": from_state("two_factor"),
         "keys": from_state("signing_keys"),
         "quality_rate_limit": from_state("quality_rate_limit"),
+        "my_sessions": from_state("my_sessions"),
+        "security_history": from_state("security_history"),
+        "passkeys": from_state("passkeys"),
+        "passkey_login": from_state("passkey_login"),
     }
     api = Router(
         path="/",
@@ -62,6 +66,11 @@ def auth_routers(*, with_asyncapi: bool = True) -> list[Router]:
             accounts.create_user,
             accounts.list_users,
             accounts.deactivate_user,
+            self_service.list_my_sessions,
+            self_service.end_my_session,
+            self_service.end_my_other_sessions,
+            self_service.my_security_events,
+            *passkeys.ROUTES,
         ],
         dependencies=dependencies,
         cache_control=CacheControlHeader(no_store=True),

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.auth.domain import LANGUAGES, MAX_EMAIL_LENGTH, Language, Role
 
@@ -108,6 +108,10 @@ class LoginTokenPairResponse(TokenPairResponse):
 class TwoFactorState(BaseModel):
     enabled: bool
     phone_number: str | None = Field(description="E.164, once confirmed.")
+    passkeys: int = Field(0, ge=0, description="How many passkeys the user registered.")
+    methods: list[Literal["totp", "passkey"]] = Field(
+        default_factory=list, description="The second factors in use; 2FA is on with any."
+    )
 
 
 class PasswordQualitySummary(BaseModel):
@@ -156,15 +160,26 @@ class MfaRequiredResponse(BaseModel):
 class SecondFactorRequest(_Request):
     mfa_token: Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
     code: Annotated[
-        str,
+        str | None,
         Field(
             min_length=1,
             max_length=40,
             pattern=NO_NUL,
             description="The 6-digit code of the authenticator app, or one recovery code.",
         ),
-    ]
+    ] = None
+    passkey: dict[str, Any] | None = Field(
+        None,
+        description="Instead of `code`: the browser's WebAuthn assertion (PublicKeyCredential "
+        "as JSON) for the options of /v1/auth/login/2fa/passkey-options.",
+    )
     device_token: DeviceTokenField = None
+
+    @model_validator(mode="after")
+    def _one_factor(self) -> SecondFactorRequest:
+        if (self.code is None) == (self.passkey is None):
+            raise ValueError("send either `code` or `passkey`")
+        return self
 
 
 class PhoneNumberRequest(_Request):

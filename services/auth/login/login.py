@@ -30,6 +30,7 @@ from services.auth.domain import ClientInfo, User, is_valid_email, normalize_ema
 from services.auth.login import repository
 from services.auth.login.devices import Devices, device_token_digest
 from services.auth.login.errors import InvalidCredentials, TooManyAttempts
+from services.auth.login.new_sign_in import alert_unless_known_device
 from services.auth.login.second_step import (
     MfaChallenge,
     SecondStepAttempt,
@@ -291,6 +292,9 @@ class Login:
             session = await self._sessions.start(conn, user, PASSWORD_AMR, client, now)
             known = await self._devices.remember(
                 conn, user.id, device_token, device is not None, now
+            )
+            await alert_unless_known_device(
+                conn, user, session.session_id, client, now, known_device=device is not None
             )
             return StartedWithDevice(session, known)
         token = secrets.token_urlsafe(32)

@@ -14,6 +14,7 @@ from services.auth.accounts import repository as accounts_repository
 from services.auth.domain import ClientInfo, User
 from services.auth.login import repository
 from services.auth.login.devices import Devices
+from services.auth.login.new_sign_in import alert_unless_known_device
 from services.auth.login.repository import MfaChallenge as StoredChallenge
 from services.auth.platform import audit, events
 from services.auth.platform.sql import Connection
@@ -112,6 +113,7 @@ async def check_second_step(
         return check
     session = await sessions.start(conn, user, OTP_AMR, client, now)
     valid = await devices.is_valid(conn, user.id, attempt.device_token, now)
+    await alert_unless_known_device(conn, user, session.session_id, client, now, known_device=valid)
     return StartedWithDevice(
         session, await devices.remember(conn, user.id, attempt.device_token, valid, now)
     )

@@ -59,7 +59,8 @@ def published_topics() -> tuple[PublishedTopic, ...]:
             description=(
                 "What other services need to know about users: created, language changed, "
                 "deactivated, password changed, and security events (2FA on or off, recovery codes "
-                "regenerated or used, suspicious codes). Published through the "
+                "regenerated or used, suspicious codes, a sign-in from a new device). Published "
+                "through the "
                 "auth service's transactional outbox: at least once (deduplicate by "
                 "`event_id`), in order per user."
             ),

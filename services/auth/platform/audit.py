@@ -31,6 +31,7 @@ AuditEvent = Literal[
     "login_failed",
     "login_throttled",
     "logout",
+    "session_ended",
     "refresh_token_reused",
     "password_changed",
     "password_change_refused",
@@ -49,6 +50,10 @@ AuditEvent = Literal[
     "two_factor_throttled",
     "recovery_code_used",
     "recovery_codes_regenerated",
+    "passkey_added",
+    "passkey_removed",
+    "passkey_refused",
+    "passkey_clone_suspected",
 ]
 
 _WARNING_EVENTS: Final = frozenset(
@@ -58,6 +63,7 @@ _WARNING_EVENTS: Final = frozenset(
         "two_factor_code_replayed",
         "two_factor_suspicious_codes",
         "two_factor_throttled",
+        "passkey_clone_suspected",
     }
 )
 Scalar = str | int | float | bool | None
@@ -91,6 +97,7 @@ async def record(
         organization_id=user.organization_id if user else organization_id,
         email=user.email if user else email,
         client_address=client.address if client else None,
+        user_agent=client.user_agent[:512] if client and client.user_agent else None,
         request_id=_request_id(),
         details=dict(details),
     )

@@ -89,13 +89,14 @@ class AuditEntry:
     client_address: str | None = None
     request_id: str | None = None
     details: dict[str, Any] | None = None
+    user_agent: str | None = None
 
 
 async def insert_audit(conn: Connection, entry: AuditEntry) -> None:
     await conn.execute(
         """INSERT INTO audit_log (occurred_at, event, user_id, organization_id, email,
-                                  client_address, request_id, details)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+                                  client_address, request_id, details, user_agent)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
         entry.occurred_at,
         entry.event,
         entry.user_id,
@@ -104,6 +105,7 @@ async def insert_audit(conn: Connection, entry: AuditEntry) -> None:
         entry.client_address,
         entry.request_id,
         entry.details or {},
+        entry.user_agent,
     )
 
 

@@ -4,7 +4,9 @@ second factor (a current code of the app or an unused recovery code)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TypeVar, cast
 
 from services.auth.accounts.passwords import Passwords
 from services.auth.accounts.profile import require_live_user
@@ -30,6 +32,8 @@ from shared.events.user_events import (
 )
 from shared.tokens import Principal
 
+T = TypeVar("T")
+
 
 class TwoFactor:
     """`POST /v1/me/2fa/activate`, `POST /v1/me/2fa/recovery-codes` and `DELETE /v1/me/2fa`."""
@@ -53,10 +57,12 @@ class TwoFactor:
             if row.secret_state != repository.PENDING:
                 raise TwoFactorStateConflict(
                     "Two-factor authentication is already on."
-                    if row.enabled
+                    if row.totp_enabled
                     else "Confirm your mobile number first."
                 )
-            check = await self._verifier.check(conn, row, code, now, recovery=False)
+            check = await self._verifier.check(
+                conn, row, code, now, recovery=False, activating=True
+            )
             if not check.accepted:
                 await audit_code_failure(conn, user, client, check, now)
                 return check, None
@@ -150,6 +156,29 @@ class TwoFactor:
             return check
 
         _raise_if_refused(await self._uow.run(turn_off))
+
+    async def with_step_up(
+        self,
+        principal: Principal,
+        password: str,
+        code: str | None,
+        client: ClientInfo,
+        change: Callable[[Connection, User, datetime], Awaitable[T]],
+    ) -> T:
+        """Run `change` in the transaction that accepts the step-up (password, then the code
+        through the verifier): a change that raises takes the spent code back with it."""
+        user = await self._step_up(principal, password, code, client)
+        now = self._clock.now()
+
+        async def checked(conn: Connection) -> tuple[CodeCheck, T | None]:
+            check = await self._check_second_factor(conn, user, code, client, now)
+            if not check.accepted:
+                return check, None
+            return check, await change(conn, user, now)
+
+        check, result = await self._uow.run(checked)
+        _raise_if_refused(check)
+        return cast(T, result)
 
     async def _step_up(
         self, principal: Principal, password: str, code: str | None, client: ClientInfo

@@ -107,3 +107,88 @@ class SmsLimitReached(DomainError):
             limit=limit,
             retry_after=seconds,
         )
+
+
+# Passkeys (WebAuthn)
+
+
+class MalformedPasskeyResponse(InvalidRequest):
+    """The browser's registration or assertion response cannot be read."""
+
+    slug = "malformed-passkey-response"
+    title = "The passkey response cannot be read"
+
+    def __init__(self, field: str) -> None:
+        detail = "This is not a WebAuthn response of a browser (PublicKeyCredential as JSON)."
+        super().__init__(detail, errors=[FieldError(field, detail)])
+
+
+class PasskeyVerificationFailed(DomainError):
+    """A registration response that does not verify (origin, RP id, challenge, flags,
+    attestation)."""
+
+    slug = "passkey-verification-failed"
+    title = "The passkey response was not accepted"
+    status = 400
+
+    def __init__(self, detail: str = "The passkey response could not be verified.") -> None:
+        super().__init__(detail)
+
+
+class PasskeyAssertionRefused(PasskeyVerificationFailed):
+    """A login assertion that does not verify, of an unknown or another user's passkey, or
+    with a signature counter that went backwards (a possible clone)."""
+
+    status = 401
+
+
+class PasskeyChallengeExpired(DomainError):
+    """No open challenge for this response: expired, already used, or never issued."""
+
+    slug = "passkey-challenge-expired"
+    title = "The passkey challenge has expired"
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This passkey challenge has expired or was already used: ask for new options."
+        )
+
+
+class PasskeyNotFound(DomainError):
+    slug = "passkey-not-found"
+    title = "No such passkey"
+    status = 404
+
+    def __init__(self) -> None:
+        super().__init__("You have no passkey with this id.")
+
+
+class PasskeyAlreadyRegistered(DomainError):
+    slug = "passkey-already-registered"
+    title = "This passkey is already registered"
+    status = 409
+
+    def __init__(self) -> None:
+        super().__init__("This authenticator already holds a passkey of an account here.")
+
+
+class LastSecondFactor(DomainError):
+    slug = "last-second-factor"
+    title = "The last second factor cannot be removed"
+    status = 409
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This is your last second factor: turn two-factor authentication off instead "
+            "(DELETE /v1/me/2fa), or add another passkey or the authenticator app first."
+        )
+
+
+class NoPasskey(DomainError):
+    slug = "no-passkey"
+    title = "No passkey registered"
+    status = 409
+
+    def __init__(self) -> None:
+        super().__init__("This account has no passkey: use a code of the app or a recovery code.")

@@ -58,7 +58,7 @@ class PhoneConfirmation:
         async def queue_sms(conn: Connection) -> str:
             user = await require_live_user(conn, principal, self._clock)
             row = await repository.lock_two_factor(conn, user.id, now)
-            if row.enabled:
+            if row.totp_enabled:
                 raise TwoFactorStateConflict(
                     "Two-factor authentication is on: deactivate it before changing the number."
                 )
@@ -112,7 +112,7 @@ class PhoneConfirmation:
         async def confirm(conn: Connection) -> totp.Enrollment | None:
             user = await require_live_user(conn, principal, self._clock)
             row = await repository.lock_two_factor(conn, user.id, now)
-            if row.enabled:
+            if row.totp_enabled:
                 raise TwoFactorStateConflict("Two-factor authentication is already on.")
             pending = await repository.lock_open_verification(conn, user.id)
             if (

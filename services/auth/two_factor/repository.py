@@ -31,15 +31,21 @@ class TwoFactorRow:
     code_failures_today: int = 0
     code_failures_today_since: datetime | None = None
     code_blocked_until: datetime | None = None
+    passkeys: int = 0
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.secret_state == ACTIVE
 
     @property
     def enabled(self) -> bool:
-        return self.secret_state == ACTIVE
+        """2FA is on: an active authenticator app or at least one passkey (migration 0007)."""
+        return self.totp_enabled or self.passkeys > 0
 
 
 _TWO_FACTOR_COLUMNS = """user_id, phone_number, phone_confirmed_at, sealed_secret, secret_state,
     enabled_at, last_step, code_failures, code_failures_since, code_failures_today,
-    code_failures_today_since, code_blocked_until"""
+    code_failures_today_since, code_blocked_until, passkeys"""
 
 
 async def get_two_factor(conn: Connection, user_id: UUID) -> TwoFactorRow | None:
@@ -140,7 +146,9 @@ async def activate(conn: Connection, user_id: UUID, now: datetime) -> None:
 
 async def remove_two_factor(conn: Connection, user_id: UUID) -> None:
     """Forget the secret, the confirmed number, the recovery codes, SMS codes and half-done
-    logins of a user."""
+    logins of a user, and their passkeys."""
+    await conn.execute("DELETE FROM webauthn_challenges WHERE user_id = $1", user_id)
+    await conn.execute("DELETE FROM passkeys WHERE user_id = $1", user_id)
     await conn.execute("DELETE FROM recovery_codes WHERE user_id = $1", user_id)
     await conn.execute("DELETE FROM phone_verifications WHERE user_id = $1", user_id)
     await conn.execute("DELETE FROM mfa_challenges WHERE user_id = $1", user_id)
@@ -265,4 +273,5 @@ async def purge(conn: Connection, before: datetime) -> int:
     """Delete expired challenges and SMS codes older than the cutoff."""
     a = await conn.execute("DELETE FROM mfa_challenges WHERE expires_at < $1", before)
     b = await conn.execute("DELETE FROM phone_verifications WHERE created_at < $1", before)
-    return row_count(a) + row_count(b)
+    c = await conn.execute("DELETE FROM webauthn_challenges WHERE expires_at < $1", before)
+    return row_count(a) + row_count(b) + row_count(c)

@@ -75,7 +75,14 @@ class CodeVerifier:
         return self._sealer.unseal(row.sealed_secret, row.user_id.bytes).decode()
 
     async def check(
-        self, conn: Connection, row: TwoFactorRow, code: str, now: datetime, *, recovery: bool
+        self,
+        conn: Connection,
+        row: TwoFactorRow,
+        code: str,
+        now: datetime,
+        *,
+        recovery: bool,
+        activating: bool = False,
     ) -> CodeCheck:
         """Check a code for the user whose row is locked by the caller's transaction. Counts a
         failure against the per-user caps (across mfa_tokens and routes); refuses to evaluate
@@ -87,8 +94,14 @@ class CodeVerifier:
             failures, since = 0, None
         if failures >= self._policy.failures_per_user and since is not None:
             return CodeCheck(False, throttled_for=since + self._policy.failure_window - now)
-        secret = self.secret_of(row)
-        step = totp.matching_step(secret, code, now, after_step=row.last_step)
+        # A pending secret counts only for its activation: a user with passkeys and no active
+        # authenticator app has only recovery codes to type.
+        secret = self.secret_of(row) if row.totp_enabled or activating else None
+        step = (
+            totp.matching_step(secret, code, now, after_step=row.last_step)
+            if secret is not None
+            else None
+        )
         if step is not None and await repository.advance_last_step(conn, row.user_id, step):
             await repository.set_code_failures(conn, row.user_id, 0, None)
             return CodeCheck(True, "totp")
@@ -97,7 +110,11 @@ class CodeVerifier:
             if await repository.use_recovery_code(conn, row.user_id, digest, now):
                 await repository.set_code_failures(conn, row.user_id, 0, None)
                 return CodeCheck(True, "recovery_code")
-        replayed = step is None and totp.matching_step(secret, code, now) is not None
+        replayed = (
+            secret is not None
+            and step is None
+            and totp.matching_step(secret, code, now) is not None
+        )
         failures_today = await self._count_failure(conn, row, failures + 1, since or now, now)
         reached = failures_today if failures_today == self._policy.failures_per_day else None
         return CodeCheck(False, replayed=replayed, daily_cap_reached_at=reached)

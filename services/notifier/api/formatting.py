@@ -78,6 +78,13 @@ class Params:
             raise Unrenderable(name)
         return value
 
+    def section(self, name: str) -> Params:
+        """The parameters of a nested object (e.g. a sign-in's `device`)."""
+        value = self._params.get(name)
+        if not isinstance(value, Mapping):
+            raise Unrenderable(name)
+        return Params(value)
+
 
 class Language:
     """Translations and formatting for one language."""

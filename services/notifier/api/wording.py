@@ -208,6 +208,29 @@ def _recovery_code_used(t: Language, p: Params, links: Links) -> RenderedNotific
     )
 
 
+def _device(t: Language, device: Params) -> str:
+    """The device in the reader's language, from its parts (the producer's label is English)."""
+    browser, os = device.optional_text("browser"), device.optional_text("os")
+    if browser is not None and os is not None:
+        return t.gettext("{browser} on {os}").format(browser=browser, os=os)
+    return browser or os or t.gettext("an unknown device")
+
+
+def _new_sign_in(t: Language, p: Params, links: Links) -> RenderedNotification:
+    day, time = t.day_and_time(p.moment("signed_in_at"))
+    when = t.gettext("Signed in on {date} at {time} from {device}.").format(
+        device=_device(t, p.section("device")), date=day, time=time
+    )
+    advice = t.gettext(
+        "If this was not you, end that session on the security page and change your password."
+    )
+    return RenderedNotification(
+        t.gettext("New sign-in to your account"),
+        f"{when} {advice}",
+        links.to("settings", "security"),
+    )
+
+
 def generic(t: Language) -> RenderedNotification:
     return RenderedNotification(
         t.gettext("New notification"), t.gettext("You have a new notification."), None
@@ -228,4 +251,5 @@ RENDERERS: Final[Mapping[str, Render]] = {
     "security.suspicious_codes": _suspicious_codes,
     "security.recovery_codes_regenerated": _recovery_codes_regenerated,
     "security.recovery_code_used": _recovery_code_used,
+    "security.new_sign_in": _new_sign_in,
 }

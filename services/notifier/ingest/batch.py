@@ -6,8 +6,8 @@ Pure functions and plain data only: no I/O here, so every rule is unit-tested wi
   the validated event `data`, as JSON.
 - User events from the auth service update the projection of recipients; the security ones
   (`user.password_changed`, `user.two_factor_enabled`, `user.two_factor_disabled`,
-  `user.suspicious_codes`, `user.recovery_codes_regenerated`, `user.recovery_code_used`) also
-  become notifications of type `security.*` in that user's bell.
+  `user.suspicious_codes`, `user.recovery_codes_regenerated`, `user.recovery_code_used`,
+  `user.new_sign_in`) also become notifications of type `security.*` in that user's bell.
 - A record that can never be processed is a `BadRecord`, for the dead-letter topic.
 """
 
@@ -40,6 +40,7 @@ SECURITY_NOTIFICATION_TYPES: dict[str, str] = {
     "user.suspicious_codes": "security.suspicious_codes",
     "user.recovery_codes_regenerated": "security.recovery_codes_regenerated",
     "user.recovery_code_used": "security.recovery_code_used",
+    "user.new_sign_in": "security.new_sign_in",
 }
 
 

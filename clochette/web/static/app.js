@@ -115,7 +115,9 @@ byId("mfa-form").addEventListener("submit", async (event) => {
 });
 
 // The second step with a passkey: the service's challenge, signed by the browser's passkey.
-// A refused assertion leaves the half-done login alive; any other 401 means it is gone.
+// A refused assertion leaves the half-done login alive (`invalid-second-factor` may also mean
+// it ended: the service does not say which, so the message offers both); any other 401 means
+// it is gone.
 const PASSKEY_REFUSED = new Set(["invalid-second-factor", "passkey-verification-failed"]);
 
 byId("mfa-passkey").addEventListener("click", async (event) => {

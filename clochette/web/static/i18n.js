@@ -482,7 +482,8 @@ const SECURITY_STRINGS = {
       "Passkeys need this page under its domain name (for example localhost), not an IP address.",
     err_passkey_unsupported: "This browser or device cannot make this kind of passkey.",
     err_passkey_name: "Give the passkey a name.",
-    err_passkey_refused: "That passkey was not accepted.",
+    err_passkey_refused:
+      "That passkey was not accepted, or this login attempt has ended: start over if it keeps being refused.",
   },
   nl: {
     two_factor_on_passkeys:
@@ -539,7 +540,8 @@ const SECURITY_STRINGS = {
       "Passkeys werken alleen als deze pagina onder haar domeinnaam is geopend (bijvoorbeeld localhost), niet onder een IP-adres.",
     err_passkey_unsupported: "Deze browser of dit toestel kan zo’n passkey niet aanmaken.",
     err_passkey_name: "Geef de passkey een naam.",
-    err_passkey_refused: "Die passkey werd niet aanvaard.",
+    err_passkey_refused:
+      "Die passkey werd niet aanvaard, of deze aanmeldpoging is afgelopen: begin opnieuw als hij geweigerd blijft.",
   },
   fr: {
     two_factor_on_passkeys:
@@ -597,7 +599,8 @@ const SECURITY_STRINGS = {
       "Les clés d’accès exigent que cette page soit ouverte sous son nom de domaine (par exemple localhost), pas sous une adresse IP.",
     err_passkey_unsupported: "Ce navigateur ou cet appareil ne peut pas créer ce type de clé d’accès.",
     err_passkey_name: "Donnez un nom à la clé d’accès.",
-    err_passkey_refused: "Cette clé d’accès n’a pas été acceptée.",
+    err_passkey_refused:
+      "Cette clé d’accès n’a pas été acceptée, ou cette tentative de connexion a pris fin : recommencez si elle reste refusée.",
   },
   de: {
     two_factor_on_passkeys:
@@ -655,7 +658,8 @@ const SECURITY_STRINGS = {
       "Passkeys funktionieren nur, wenn diese Seite unter ihrem Domainnamen geöffnet ist (zum Beispiel localhost), nicht unter einer IP-Adresse.",
     err_passkey_unsupported: "Dieser Browser oder dieses Gerät kann diese Art von Passkey nicht erstellen.",
     err_passkey_name: "Geben Sie dem Passkey einen Namen.",
-    err_passkey_refused: "Dieser Passkey wurde nicht akzeptiert.",
+    err_passkey_refused:
+      "Dieser Passkey wurde nicht akzeptiert, oder dieser Anmeldeversuch ist beendet: Beginnen Sie neu, wenn er weiter abgelehnt wird.",
   },
 };
 

@@ -73,7 +73,9 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = Field("auto", alias="LOG_FORMAT")
     db_pool_min_size: int = Field(1, alias="DB_POOL_MIN_SIZE", ge=0)
     db_pool_max_size: int = Field(10, alias="DB_POOL_MAX_SIZE", ge=1)
-    web_app_base_url: str = Field("http://127.0.0.1:3000", alias="WEB_APP_BASE_URL")
+    # `localhost`, not 127.0.0.1: WebAuthn (passkeys) needs a domain as relying-party id and
+    # refuses IP addresses; http://localhost is a secure context in browsers.
+    web_app_base_url: str = Field("http://localhost:3000", alias="WEB_APP_BASE_URL")
     # Browsers call both services cross-origin from the web app; only these origins may.
     cors_allowed_origins: str | None = Field(None, alias="CORS_ALLOWED_ORIGINS")
     # Where the browser reaches the services (the reference web client's config.json and CSP);
@@ -136,10 +138,12 @@ class Settings(BaseSettings):
     @property
     def web_listen(self) -> tuple[str, int]:
         """Host and port of the reference web client: WEB_APP_BASE_URL's, or WEB_HOST (e.g.
-        0.0.0.0 in a container) with its port."""
+        0.0.0.0 in a container) with its port. `localhost` binds 127.0.0.1 (browsers reach it
+        there; binding the name could also try ::1, which not every machine has)."""
         parts = urlsplit(self.web_app_base_url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        return self.web_host or parts.hostname or "127.0.0.1", port
+        host = "127.0.0.1" if parts.hostname == "localhost" else parts.hostname
+        return self.web_host or host or "127.0.0.1", port
 
     @property
     def public_auth_url(self) -> str:

@@ -93,9 +93,10 @@ def security_headers_hook(settings: Settings) -> Any:
 
 def loopback_redirect(settings: Settings) -> Any:
     """A `before_request` hook: on a developer's machine, `localhost:3000` and `127.0.0.1:3000`
-    are two origins, and the services' CORS lets only WEB_APP_BASE_URL's in. A page opened under
-    the other loopback name would fail every call, so it is sent to the configured one. Only
-    between loopback names, and always to that fixed URL: nothing here redirects elsewhere."""
+    are two origins, and the services' CORS lets only WEB_APP_BASE_URL's in (and passkeys work
+    only under a domain name: the default is `localhost`). A page opened under the other
+    loopback name would fail every call, so it is sent to the configured one. Only between
+    loopback names, and always to that fixed URL: nothing here redirects elsewhere."""
     base = urlsplit(settings.web_app_base_url)
     canonical = f"{base.scheme}://{base.netloc}"
 

@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import pyotp
-from playwright.async_api import Browser, Page, Response, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    CDPSession,
+    Page,
+    Response,
+    async_playwright,
+    expect,
+)
 
 from tests.browser.stack import MOBILE, Stack
 
@@ -113,4 +122,126 @@ async def finish_two_factor(page: Page, secret: str) -> list[str]:
     recovery = [text.strip() for text in await codes.all_inner_texts()]
     await page.get_by_role("button", name="I have saved my codes").click()
     await expect(page.get_by_role("button", name="Deactivate", exact=True)).to_be_visible()
+    return recovery
+
+
+# The Security section: users of their own, sessions made elsewhere, passkeys.
+
+# Two other devices, as their browsers introduce themselves.
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+async def api_login(
+    stack: Stack, email: str, password: str, user_agent: str = FIREFOX_WINDOWS
+) -> dict[str, Any]:
+    """A login through the API, as another device would make it (its own session)."""
+    async with httpx.AsyncClient(base_url=stack.auth_url, timeout=30) as client:
+        answer = await client.post(
+            "/v1/auth/login",
+            json={"email": email, "password": password},
+            headers={"User-Agent": user_agent},
+        )
+    assert answer.status_code == 200, answer.text
+    tokens: dict[str, Any] = answer.json()
+    return tokens
+
+
+async def refresh_session(stack: Stack, refresh_token: str) -> tuple[int, dict[str, Any]]:
+    """`POST /v1/auth/refresh` with a session's refresh token: the status (200 while the session
+    lives, 401 once it ended) and the answer (the new pair: refresh tokens rotate)."""
+    async with httpx.AsyncClient(base_url=stack.auth_url, timeout=30) as client:
+        answer = await client.post("/v1/auth/refresh", json={"refresh_token": refresh_token})
+    body: dict[str, Any] = answer.json()
+    return answer.status_code, body
+
+
+async def new_user(stack: Stack) -> tuple[str, str]:
+    """A member of the demo organisation of its own, created by the demo administrator through
+    the API; its e-mail and password."""
+    email, password = stack.demo_login()
+    admin = await api_login(stack, email, password)
+    headers = {"Authorization": f"Bearer {admin['access_token']}"}
+    user_email = f"user-{uuid.uuid4().hex[:10]}@demo.clochette.test"
+    user_password = f"lemon trees by the old canal {uuid.uuid4().hex[:6]}"
+    async with httpx.AsyncClient(base_url=stack.auth_url, timeout=30, headers=headers) as client:
+        me = (await client.get("/v1/me")).json()
+        answer = await client.post(
+            f"/v1/organizations/{me['organization_id']}/users",
+            json={
+                "email": user_email,
+                "password": user_password,
+                "language": "en",
+                "role": "member",
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        await client.post("/v1/auth/logout", json={"refresh_token": admin["refresh_token"]})
+    return user_email, user_password
+
+
+class VirtualAuthenticator:
+    """A platform authenticator of the DevTools protocol's WebAuthn domain: it makes and uses
+    passkeys without a person touching anything (user verification always succeeds)."""
+
+    def __init__(self, cdp: CDPSession, authenticator_id: str) -> None:
+        self.cdp = cdp
+        self.id = authenticator_id
+
+    @classmethod
+    async def attach(cls, page: Page) -> VirtualAuthenticator:
+        cdp = await page.context.new_cdp_session(page)
+        await cdp.send("WebAuthn.enable")
+        answer = await cdp.send(
+            "WebAuthn.addVirtualAuthenticator",
+            {
+                "options": {
+                    "protocol": "ctap2",
+                    "transport": "internal",
+                    "hasResidentKey": True,
+                    "hasUserVerification": True,
+                    "isUserVerified": True,
+                }
+            },
+        )
+        return cls(cdp, answer["authenticatorId"])
+
+    async def credential_ids(self) -> list[str]:
+        """The ids of the passkeys it holds, base64url as in the page's JSON."""
+        answer = await self.cdp.send("WebAuthn.getCredentials", {"authenticatorId": self.id})
+        return [
+            item["credentialId"].rstrip("=").replace("+", "-").replace("/", "_")
+            for item in answer["credentials"]
+        ]
+
+    async def remove(self) -> None:
+        """The device is gone (lost, wiped): its passkeys with it."""
+        await self.cdp.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": self.id})
+
+
+async def add_passkey(
+    page: Page, name: str, password: str | None = None, code: str | None = None
+) -> list[str]:
+    """ "Add a passkey" with its name (and the step-up when 2FA is on); the recovery codes when
+    this passkey turned 2FA on, else an empty list."""
+    card = page.locator("#passkeys")
+    await card.get_by_role("button", name="Add a passkey").click()
+    await card.get_by_label("Name of the passkey").fill(name)
+    if password is not None:
+        await page.locator("#passkey-add-password").fill(password)
+        await page.locator("#passkey-add-code").fill(code or "")
+    await card.get_by_role("button", name="Create the passkey").click()
+    told = page.locator("#passkeys-status:not(:empty), #passkeys-error:not(:empty)")
+    await expect(told.first).to_be_attached()
+    error = await page.locator("#passkeys-error").inner_text()
+    assert not error, error
+    await expect(page.locator("#passkeys-status")).to_have_text(f"The passkey “{name}” was added.")
+    if not await page.locator("#passkey-recovery").is_visible():
+        return []
+    codes = page.locator("#passkey-recovery-codes li")
+    recovery = [text.strip() for text in await codes.all_inner_texts()]
+    await card.get_by_role("button", name="I have saved my codes").click()
     return recovery

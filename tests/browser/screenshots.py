@@ -2,8 +2,9 @@
 
     .venv/bin/python -m tests.browser.screenshots [--out docs/screenshots]
 
-The settings page, the two-factor QR step and the open bell, each at desktop (1280 px) and
-phone (390 px) width, as PNG files named `<view>-<desktop|phone>.png`.
+The settings page, the two-factor QR step, the open bell, the Security section and the login's
+passkey step, each at desktop (1280 px) and phone (390 px) width, as PNG files named
+`<view>-<desktop|phone>.png`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from playwright.async_api import Page, expect
+import httpx
+from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.browser.pages import (
     BELL_TIMEOUT_MS,
+    FIREFOX_WINDOWS,
+    IPHONE,
     Profiles,
+    VirtualAuthenticator,
+    add_passkey,
+    api_login,
     chromium,
     log_in,
     new_page,
@@ -59,15 +66,20 @@ async def take(stack: Stack, executable: str, out: Path) -> list[Path]:
         await page.locator("#settings-heading").focus()
         written += await shoot(page, out, "settings", full_page=True)
 
-        # The bell, open, with a few notifications of the platform and one already read.
+        # The bell, open, with a few notifications of the platform and one already read (the
+        # "new sign-in" alert of this login: this browser had no device token yet).
+        bell = page.locator("#bell-button")
+        await expect(bell).to_have_attribute(
+            "aria-label", "Notifications, 1 unread", timeout=BELL_TIMEOUT_MS
+        )
         for topic in EVENTS:
             await asyncio.to_thread(stack.publish, topic, me["organization_id"], me["id"])
-        await expect(page.locator("#bell-button")).to_have_attribute(
-            "aria-label", f"Notifications, {len(EVENTS)} unread", timeout=BELL_TIMEOUT_MS
+        await expect(bell).to_have_attribute(
+            "aria-label", f"Notifications, {len(EVENTS) + 1} unread", timeout=BELL_TIMEOUT_MS
         )
-        await page.locator("#bell-button").click()
+        await bell.click()
         items = page.locator("#bell-list .notification")
-        await expect(items).to_have_count(len(EVENTS))
+        await expect(items).to_have_count(len(EVENTS) + 1)
         await items.last.click()
         await expect(items.last).to_have_class("notification")
         written += await shoot(page, out, "bell", full_page=False)
@@ -77,6 +89,60 @@ async def take(stack: Stack, executable: str, out: Path) -> list[Path]:
         await page.get_by_label("New password", exact=True).fill("")
         await start_two_factor(page, stack)
         written += await shoot(page, out, "two-factor-qr", full_page=True)
+        written += await take_security(stack, browser, out)
+    return written
+
+
+async def shoot_part(page: Page, part: Locator, out: Path, view: str) -> list[Path]:
+    """One part of the page at both widths, cut from the whole page (a screenshot of the
+    element itself would scroll it under the sticky header)."""
+    written = []
+    for name, (width, height) in WIDTHS.items():
+        await page.set_viewport_size({"width": width, "height": height})
+        await page.evaluate("() => window.scrollTo(0, 0)")
+        await page.evaluate("() => new Promise(requestAnimationFrame)")
+        box = await part.bounding_box()
+        assert box is not None
+        path = out / f"{view}-{name}.png"
+        await page.screenshot(path=path, full_page=True, clip=box, animations="disabled")
+        written.append(path)
+    return written
+
+
+async def other_device(stack: Stack, user_agent: str, recovery_code: str) -> None:
+    """A session of the demo user on another device (password and a recovery code)."""
+    email, password = stack.demo_login()
+    answer = await api_login(stack, email, password, user_agent)
+    async with httpx.AsyncClient(base_url=stack.auth_url, timeout=30) as client:
+        second = await client.post(
+            "/v1/auth/login/2fa",
+            json={"mfa_token": answer["mfa_token"], "code": recovery_code},
+            headers={"User-Agent": user_agent},
+        )
+    assert second.status_code == 200, second.text
+
+
+async def take_security(stack: Stack, browser: Browser, out: Path) -> list[Path]:
+    """A passkey made by a virtual authenticator (it turns 2FA on), two other devices logged
+    in, then the login's passkey step and the Security section."""
+    email, password = stack.demo_login()
+    page = await new_page(browser)
+    await VirtualAuthenticator.attach(page)
+    assert await log_in(page, stack, email, password)
+    recovery = await add_passkey(page, "Work laptop")
+    await page.get_by_role("button", name="Log out").click()
+    await other_device(stack, IPHONE, recovery[0])
+    await other_device(stack, FIREFOX_WINDOWS, recovery[1])
+
+    assert not await log_in(page, stack, email, password)
+    await page.locator("#mfa-heading").focus()
+    written = await shoot(page, out, "passkey-login", full_page=False)
+    await page.get_by_role("button", name="Use a passkey").click()
+    await expect(page.locator("#settings-heading")).to_be_visible()
+    await page.goto(f"{stack.web_url}/settings/security")
+    await expect(page.locator("#security-heading")).to_be_focused()
+    await expect(page.locator("#sessions-list li")).to_have_count(3)
+    written += await shoot_part(page, page.locator("#security"), out, "security")
     return written
 
 

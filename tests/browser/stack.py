@@ -104,6 +104,8 @@ def running_stack(home: Path, poll_interval: int = 1) -> Iterator[Stack]:
     """`clochette dev` on free ports with its own CLOCHETTE_HOME; stopped with Ctrl-C after."""
     env = dev_environment(home)
     env.update(NOTIFIER_POLL_INTERVAL=str(poll_interval), LOG_FORMAT="console")
+    # The web app under `localhost`, as by default: passkeys refuse an IP address as their domain.
+    env["WEB_APP_BASE_URL"] = env["WEB_APP_BASE_URL"].replace("//127.0.0.1:", "//localhost:")
     env.pop("CORS_ALLOWED_ORIGINS", None)
     env.pop("WEB_AUTH_URL", None)
     env.pop("WEB_NOTIFIER_URL", None)

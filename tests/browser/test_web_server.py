@@ -14,7 +14,7 @@ from clochette.web.server import PAGE_PATHS, STATIC, create_app
 from shared.cors import cors_config, with_cors
 from shared.settings import ConfigurationError, Settings, load_settings, origin_of
 
-WEB = "http://127.0.0.1:3000"
+WEB = "http://localhost:3000"
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - a value under test, nothing binds to it
 
 
@@ -100,6 +100,8 @@ def test_without_public_urls_the_client_uses_the_listeners() -> None:
     config = settings(AUTH_HOST=ANY_ADDRESS, AUTH_PORT="9001", NOTIFIER_PORT="9002")
     assert config.public_auth_url == "http://127.0.0.1:9001"
     assert config.public_notifier_url == "http://127.0.0.1:9002"
+    # The default web app is http://localhost:3000 (passkeys need a domain); it binds 127.0.0.1.
+    assert config.web_app_base_url == WEB
     assert config.web_listen == ("127.0.0.1", 3000)
     assert settings(WEB_HOST=ANY_ADDRESS).web_listen == (ANY_ADDRESS, 3000)
     assert settings(WEB_APP_BASE_URL="https://app.example.be/").web_listen[1] == 443
@@ -175,32 +177,38 @@ def test_another_origin_gets_no_cors_headers() -> None:
 def test_every_string_of_the_page_exists_in_all_four_languages() -> None:
     source = (STATIC / "i18n.js").read_text()
     blocks = re.split(r"^  (nl|fr|en|de): \{$", source, flags=re.MULTILINE)[1:]
-    keys = {
-        language: set(re.findall(r"^    (\w+):", body, flags=re.MULTILINE))
-        for language, body in zip(blocks[::2], blocks[1::2], strict=True)
-    }
+    # The strings come in blocks (the page's, then the Security section's), merged per language.
+    keys: dict[str, set[str]] = {}
+    for language, body in zip(blocks[::2], blocks[1::2], strict=True):
+        keys.setdefault(language, set()).update(re.findall(r"^    (\w+):", body, flags=re.M))
     assert set(keys) == {"nl", "fr", "en", "de"}
     assert keys["nl"] == keys["fr"] == keys["de"] == keys["en"]
     page = (STATIC / "index.html").read_text()
     used = set(re.findall(r'data-i18n(?:-[a-z-]+)?="(\w+)"', page))
-    scripts = "".join((STATIC / name).read_text() for name in ("app.js", "bell.js", "settings.js"))
+    names = ("app.js", "bell.js", "settings.js", "security.js", "passkeys.js", "dom.js")
+    scripts = "".join((STATIC / name).read_text() for name in names)
     used |= set(re.findall(r'\bt\("(\w+)"', scripts))
     assert used <= keys["en"], used - keys["en"]
 
 
 def test_the_other_loopback_name_is_sent_to_the_configured_origin() -> None:
-    app = create_app(settings(WEB_APP_BASE_URL="http://127.0.0.1:3000"))
-    with TestClient(app) as client:
+    with TestClient(create_app(settings())) as client:
         response = client.get(
-            "/settings?x=1", headers={"Host": "localhost:3000"}, follow_redirects=False
+            "/settings?x=1", headers={"Host": "127.0.0.1:3000"}, follow_redirects=False
         )
         assert response.status_code == 308
-        assert response.headers["location"] == "http://127.0.0.1:3000/settings?x=1"
+        assert response.headers["location"] == "http://localhost:3000/settings?x=1"
         assert "content-security-policy" in response.headers
-        same = client.get("/", headers={"Host": "127.0.0.1:3000"}, follow_redirects=False)
+        same = client.get("/", headers={"Host": "localhost:3000"}, follow_redirects=False)
         assert same.status_code == 200
         elsewhere = client.get("/", headers={"Host": "evil.example"}, follow_redirects=False)
         assert elsewhere.status_code == 200
+    # A WEB_APP_BASE_URL under 127.0.0.1 gets the other direction.
+    app = create_app(settings(WEB_APP_BASE_URL="http://127.0.0.1:3000"))
+    with TestClient(app) as client:
+        response = client.get("/login", headers={"Host": "localhost:3000"}, follow_redirects=False)
+        assert response.status_code == 308
+        assert response.headers["location"] == "http://127.0.0.1:3000/login"
     public = create_app(settings(WEB_APP_BASE_URL="https://app.example.be"))
     with TestClient(public) as client:
         local = client.get("/", headers={"Host": "localhost:8080"}, follow_redirects=False)

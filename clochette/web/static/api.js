@@ -212,6 +212,29 @@ export async function secondFactor(mfaToken, code) {
   keepDevice(body);
 }
 
+/** POST /v1/auth/login/2fa/passkey-options: the WebAuthn request options (JSON) for the second
+ * step of this half-done login. */
+export async function passkeyLoginOptions(mfaToken) {
+  const response = await send("auth", "/v1/auth/login/2fa/passkey-options", {
+    method: "POST",
+    body: { mfa_token: mfaToken },
+  });
+  if (!response.ok) throw await failure(response);
+  return response.json();
+}
+
+/** POST /v1/auth/login/2fa with the passkey's assertion (JSON) instead of a code. */
+export async function secondFactorPasskey(mfaToken, assertion) {
+  const response = await send("auth", "/v1/auth/login/2fa", {
+    method: "POST",
+    body: { mfa_token: mfaToken, passkey: assertion, device_token: deviceToken() },
+  });
+  if (!response.ok) throw await failure(response);
+  const body = await response.json();
+  keep(body);
+  keepDevice(body);
+}
+
 /** POST /v1/auth/logout (the server ends the session), then forget the tokens. */
 export async function logout() {
   const stored = sessionStorage.getItem(REFRESH_KEY);

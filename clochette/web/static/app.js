@@ -4,14 +4,26 @@
 import * as api from "./api.js";
 import { Bell } from "./bell.js";
 import { preferredLanguage, setLanguage, t } from "./i18n.js";
+import { SecuritySection } from "./security.js";
 import { SettingsPage, describe } from "./settings.js";
+import { passkeyErrorKey, passkeysSupported, usePasskey } from "./webauthn.js";
 
 function byId(id) {
   return document.getElementById(id);
 }
 
 const bell = new Bell(byId("bell"));
-const settings = new SettingsPage({ onLanguage: () => bell.render() });
+const settings = new SettingsPage({
+  onLanguage: () => {
+    bell.render();
+    security.languageChanged();
+  },
+  onTwoFactor: () => security.twoFactorChanged(),
+});
+const security = new SecuritySection({
+  me: () => settings.me,
+  onTwoFactorChange: () => settings.load(),
+});
 let mfaToken = null;
 
 function showView(name) {
@@ -23,6 +35,7 @@ function showView(name) {
 
 function showLogin(message = "") {
   bell.stop();
+  security.clear();
   mfaToken = null;
   byId("login-form").hidden = false;
   byId("mfa-form").hidden = true;
@@ -36,9 +49,16 @@ async function enter() {
   const me = await settings.load();
   setLanguage(me.language);
   settings.render();
+  await security.load();
   showView("settings");
   bell.start();
-  byId("settings-heading").focus();
+  // The platform's security notifications link to /settings/security.
+  if (location.pathname === "/settings/security") {
+    byId("security-heading").focus();
+    byId("security-heading").scrollIntoView();
+  } else {
+    byId("settings-heading").focus();
+  }
 }
 
 function loginMessage(error) {
@@ -60,6 +80,7 @@ byId("login-form").addEventListener("submit", async (event) => {
       byId("mfa-form").hidden = false;
       byId("mfa-code").value = "";
       byId("mfa-error").textContent = "";
+      byId("mfa-passkey-option").hidden = !passkeysSupported();
       byId("mfa-code").focus();
     } else {
       await enter();
@@ -87,6 +108,36 @@ byId("mfa-form").addEventListener("submit", async (event) => {
     } else {
       error.textContent = failure.status === 401 ? t("err_second_factor") : describe(failure);
       byId("mfa-code").select();
+    }
+  } finally {
+    button.disabled = false;
+  }
+});
+
+// The second step with a passkey: the service's challenge, signed by the browser's passkey.
+// A refused assertion leaves the half-done login alive (`invalid-second-factor` may also mean
+// it ended: the service does not say which, so the message offers both); any other 401 means
+// it is gone.
+const PASSKEY_REFUSED = new Set(["invalid-second-factor", "passkey-verification-failed"]);
+
+byId("mfa-passkey").addEventListener("click", async (event) => {
+  const error = byId("mfa-error");
+  const button = event.currentTarget;
+  error.textContent = "";
+  button.disabled = true;
+  try {
+    const options = await api.passkeyLoginOptions(mfaToken);
+    const assertion = await usePasskey(options);
+    await api.secondFactorPasskey(mfaToken, assertion);
+    await enter();
+  } catch (failure) {
+    const key = passkeyErrorKey(failure);
+    if (key) {
+      error.textContent = t(key);
+    } else if (failure.status === 401 && !PASSKEY_REFUSED.has(failure.slug)) {
+      showLogin(t("err_session"));
+    } else {
+      error.textContent = failure.status === 401 ? t("err_passkey_refused") : describe(failure);
     }
   } finally {
     button.disabled = false;

@@ -423,3 +423,244 @@ export function fullTime(iso) {
     new Date(iso),
   );
 }
+
+// The Security section of the settings page and the passkey login step (security.js,
+// passkeys.js, app.js), merged into the strings above.
+const SECURITY_STRINGS = {
+  en: {
+    two_factor_on_passkeys:
+      "Two-factor authentication is on with passkeys ({count}); your recovery codes also work.",
+    or: "or",
+    use_passkey: "Use a passkey",
+    security_heading: "Security",
+    sessions_heading: "Where you are logged in",
+    sessions_explain:
+      "Every browser and app logged in to your account. End a session you do not recognise, then change your password.",
+    sessions_end_others: "End all other sessions",
+    session_current: "This device",
+    session_last_used: "Last active {when}",
+    session_created: "logged in {when}",
+    session_address: "Address: {address}",
+    session_two_factor: "with a second factor",
+    session_password_only: "password only",
+    session_end: "End",
+    session_end_label: "End the session on {device}",
+    session_ended: "The session was ended: that device must log in again.",
+    sessions_others_ended: "All other sessions were ended.",
+    device_unknown: "Unknown device",
+    device_on: "{browser} on {os}",
+    passkeys_heading: "Passkeys",
+    passkeys_explain:
+      "With a passkey you confirm your login with this device's fingerprint, face or screen lock instead of typing a code. Your password is still asked first.",
+    passkeys_empty: "You have no passkeys yet.",
+    passkeys_unsupported:
+      "This browser cannot use passkeys on this page (they need a secure connection and a domain name).",
+    passkey_add: "Add a passkey",
+    passkey_name: "Name of the passkey",
+    passkey_name_hint: "So that you recognise it later, for example “Work laptop”.",
+    passkey_add_explain:
+      "Two-factor authentication is on: enter your password and a code from your authenticator app (or an unused recovery code) to add a passkey.",
+    passkey_add_submit: "Create the passkey",
+    passkey_created: "Added {when}",
+    passkey_last_used: "last used {when}",
+    passkey_never_used: "never used",
+    passkey_remove: "Remove",
+    passkey_remove_label: "Remove the passkey {name}",
+    passkey_remove_explain:
+      "Enter your password and a code from your authenticator app (or an unused recovery code) to remove the passkey “{name}”.",
+    passkey_remove_submit: "Remove the passkey",
+    passkey_recovery_explain:
+      "Two-factor authentication is now on. Keep these codes somewhere safe: each one lets you log in once without your passkey. They are shown only now.",
+    passkey_added: "The passkey “{name}” was added.",
+    passkey_removed: "The passkey “{name}” was removed.",
+    history_heading: "Security history",
+    history_empty: "Nothing has happened yet.",
+    history_more: "Show older events",
+    err_passkey_cancelled: "No passkey was used: the request was cancelled or timed out.",
+    err_passkey_exists: "This device already holds a passkey for your account.",
+    err_passkey_insecure:
+      "Passkeys need this page under its domain name (for example localhost), not an IP address.",
+    err_passkey_unsupported: "This browser or device cannot make this kind of passkey.",
+    err_passkey_name: "Give the passkey a name.",
+    err_passkey_refused:
+      "That passkey was not accepted, or this login attempt has ended: start over if it keeps being refused.",
+  },
+  nl: {
+    two_factor_on_passkeys:
+      "Tweestapsverificatie staat aan met passkeys ({count}); je herstelcodes werken ook.",
+    or: "of",
+    use_passkey: "Een passkey gebruiken",
+    security_heading: "Beveiliging",
+    sessions_heading: "Waar je bent aangemeld",
+    sessions_explain:
+      "Elke browser en app die op je account is aangemeld. Beëindig een sessie die je niet herkent en wijzig daarna je wachtwoord.",
+    sessions_end_others: "Alle andere sessies beëindigen",
+    session_current: "Dit toestel",
+    session_last_used: "Laatst actief {when}",
+    session_created: "aangemeld {when}",
+    session_address: "Adres: {address}",
+    session_two_factor: "met een tweede stap",
+    session_password_only: "alleen met wachtwoord",
+    session_end: "Beëindigen",
+    session_end_label: "De sessie op {device} beëindigen",
+    session_ended: "De sessie is beëindigd: dat toestel moet zich opnieuw aanmelden.",
+    sessions_others_ended: "Alle andere sessies zijn beëindigd.",
+    device_unknown: "Onbekend toestel",
+    device_on: "{browser} op {os}",
+    passkeys_heading: "Passkeys",
+    passkeys_explain:
+      "Met een passkey bevestig je je aanmelding met de vingerafdruk, het gezicht of de schermvergrendeling van dit toestel in plaats van een code te typen. Je wachtwoord wordt eerst nog gevraagd.",
+    passkeys_empty: "Je hebt nog geen passkeys.",
+    passkeys_unsupported:
+      "Deze browser kan op deze pagina geen passkeys gebruiken (daarvoor zijn een beveiligde verbinding en een domeinnaam nodig).",
+    passkey_add: "Een passkey toevoegen",
+    passkey_name: "Naam van de passkey",
+    passkey_name_hint: "Zodat je hem later herkent, bijvoorbeeld “Laptop van het werk”.",
+    passkey_add_explain:
+      "Tweestapsverificatie staat aan: geef je wachtwoord en een code uit je authenticator-app (of een ongebruikte herstelcode) in om een passkey toe te voegen.",
+    passkey_add_submit: "Passkey aanmaken",
+    passkey_created: "Toegevoegd {when}",
+    passkey_last_used: "laatst gebruikt {when}",
+    passkey_never_used: "nooit gebruikt",
+    passkey_remove: "Verwijderen",
+    passkey_remove_label: "De passkey {name} verwijderen",
+    passkey_remove_explain:
+      "Geef je wachtwoord en een code uit je authenticator-app (of een ongebruikte herstelcode) in om de passkey “{name}” te verwijderen.",
+    passkey_remove_submit: "Passkey verwijderen",
+    passkey_recovery_explain:
+      "Tweestapsverificatie staat nu aan. Bewaar deze codes op een veilige plek: met elke code kun je je één keer aanmelden zonder je passkey. Ze worden alleen nu getoond.",
+    passkey_added: "De passkey “{name}” is toegevoegd.",
+    passkey_removed: "De passkey “{name}” is verwijderd.",
+    history_heading: "Beveiligingsgeschiedenis",
+    history_empty: "Er is nog niets gebeurd.",
+    history_more: "Oudere gebeurtenissen tonen",
+    err_passkey_cancelled: "Er werd geen passkey gebruikt: de vraag werd geannuleerd of verliep.",
+    err_passkey_exists: "Dit toestel heeft al een passkey voor je account.",
+    err_passkey_insecure:
+      "Passkeys werken alleen als deze pagina onder haar domeinnaam is geopend (bijvoorbeeld localhost), niet onder een IP-adres.",
+    err_passkey_unsupported: "Deze browser of dit toestel kan zo’n passkey niet aanmaken.",
+    err_passkey_name: "Geef de passkey een naam.",
+    err_passkey_refused:
+      "Die passkey werd niet aanvaard, of deze aanmeldpoging is afgelopen: begin opnieuw als hij geweigerd blijft.",
+  },
+  fr: {
+    two_factor_on_passkeys:
+      "L’authentification à deux facteurs est activée avec des clés d’accès ({count}) ; vos codes de récupération fonctionnent aussi.",
+    or: "ou",
+    use_passkey: "Utiliser une clé d’accès",
+    security_heading: "Sécurité",
+    sessions_heading: "Où vous êtes connecté",
+    sessions_explain:
+      "Chaque navigateur et application connectés à votre compte. Mettez fin à une session que vous ne reconnaissez pas, puis changez votre mot de passe.",
+    sessions_end_others: "Mettre fin à toutes les autres sessions",
+    session_current: "Cet appareil",
+    session_last_used: "Dernière activité {when}",
+    session_created: "connexion {when}",
+    session_address: "Adresse : {address}",
+    session_two_factor: "avec un second facteur",
+    session_password_only: "mot de passe seul",
+    session_end: "Terminer",
+    session_end_label: "Terminer la session sur {device}",
+    session_ended: "La session a pris fin : cet appareil devra se reconnecter.",
+    sessions_others_ended: "Toutes les autres sessions ont pris fin.",
+    device_unknown: "Appareil inconnu",
+    device_on: "{browser} sur {os}",
+    passkeys_heading: "Clés d’accès",
+    passkeys_explain:
+      "Avec une clé d’accès, vous confirmez votre connexion avec l’empreinte digitale, le visage ou le verrouillage d’écran de cet appareil au lieu de saisir un code. Votre mot de passe reste demandé d’abord.",
+    passkeys_empty: "Vous n’avez pas encore de clé d’accès.",
+    passkeys_unsupported:
+      "Ce navigateur ne peut pas utiliser de clés d’accès sur cette page (il faut une connexion sécurisée et un nom de domaine).",
+    passkey_add: "Ajouter une clé d’accès",
+    passkey_name: "Nom de la clé d’accès",
+    passkey_name_hint: "Pour la reconnaître plus tard, par exemple « Portable du bureau ».",
+    passkey_add_explain:
+      "L’authentification à deux facteurs est activée : saisissez votre mot de passe et un code de votre application (ou un code de récupération inutilisé) pour ajouter une clé d’accès.",
+    passkey_add_submit: "Créer la clé d’accès",
+    passkey_created: "Ajoutée {when}",
+    passkey_last_used: "dernière utilisation {when}",
+    passkey_never_used: "jamais utilisée",
+    passkey_remove: "Supprimer",
+    passkey_remove_label: "Supprimer la clé d’accès {name}",
+    passkey_remove_explain:
+      "Saisissez votre mot de passe et un code de votre application (ou un code de récupération inutilisé) pour supprimer la clé d’accès « {name} ».",
+    passkey_remove_submit: "Supprimer la clé d’accès",
+    passkey_recovery_explain:
+      "L’authentification à deux facteurs est maintenant activée. Conservez ces codes en lieu sûr : chacun permet de vous connecter une fois sans votre clé d’accès. Ils ne sont affichés qu’une seule fois.",
+    passkey_added: "La clé d’accès « {name} » a été ajoutée.",
+    passkey_removed: "La clé d’accès « {name} » a été supprimée.",
+    history_heading: "Historique de sécurité",
+    history_empty: "Rien ne s’est encore passé.",
+    history_more: "Afficher les événements plus anciens",
+    err_passkey_cancelled:
+      "Aucune clé d’accès n’a été utilisée : la demande a été annulée ou a expiré.",
+    err_passkey_exists: "Cet appareil contient déjà une clé d’accès pour votre compte.",
+    err_passkey_insecure:
+      "Les clés d’accès exigent que cette page soit ouverte sous son nom de domaine (par exemple localhost), pas sous une adresse IP.",
+    err_passkey_unsupported: "Ce navigateur ou cet appareil ne peut pas créer ce type de clé d’accès.",
+    err_passkey_name: "Donnez un nom à la clé d’accès.",
+    err_passkey_refused:
+      "Cette clé d’accès n’a pas été acceptée, ou cette tentative de connexion a pris fin : recommencez si elle reste refusée.",
+  },
+  de: {
+    two_factor_on_passkeys:
+      "Die Zwei-Faktor-Authentifizierung ist mit Passkeys ({count}) an; Ihre Wiederherstellungscodes funktionieren auch.",
+    or: "oder",
+    use_passkey: "Einen Passkey verwenden",
+    security_heading: "Sicherheit",
+    sessions_heading: "Wo Sie angemeldet sind",
+    sessions_explain:
+      "Alle Browser und Apps, die bei Ihrem Konto angemeldet sind. Beenden Sie eine Sitzung, die Sie nicht kennen, und ändern Sie danach Ihr Passwort.",
+    sessions_end_others: "Alle anderen Sitzungen beenden",
+    session_current: "Dieses Gerät",
+    session_last_used: "Zuletzt aktiv {when}",
+    session_created: "angemeldet {when}",
+    session_address: "Adresse: {address}",
+    session_two_factor: "mit zweitem Faktor",
+    session_password_only: "nur Passwort",
+    session_end: "Beenden",
+    session_end_label: "Die Sitzung auf {device} beenden",
+    session_ended: "Die Sitzung wurde beendet: Dieses Gerät muss sich neu anmelden.",
+    sessions_others_ended: "Alle anderen Sitzungen wurden beendet.",
+    device_unknown: "Unbekanntes Gerät",
+    device_on: "{browser} auf {os}",
+    passkeys_heading: "Passkeys",
+    passkeys_explain:
+      "Mit einem Passkey bestätigen Sie Ihre Anmeldung mit dem Fingerabdruck, dem Gesicht oder der Bildschirmsperre dieses Geräts, statt einen Code einzugeben. Ihr Passwort wird weiterhin zuerst abgefragt.",
+    passkeys_empty: "Sie haben noch keine Passkeys.",
+    passkeys_unsupported:
+      "Dieser Browser kann auf dieser Seite keine Passkeys verwenden (dafür sind eine sichere Verbindung und ein Domainname nötig).",
+    passkey_add: "Passkey hinzufügen",
+    passkey_name: "Name des Passkeys",
+    passkey_name_hint: "Damit Sie ihn später wiedererkennen, zum Beispiel „Laptop im Büro“.",
+    passkey_add_explain:
+      "Die Zwei-Faktor-Authentifizierung ist aktiv: Geben Sie Ihr Passwort und einen Code aus Ihrer App (oder einen unbenutzten Wiederherstellungscode) ein, um einen Passkey hinzuzufügen.",
+    passkey_add_submit: "Passkey erstellen",
+    passkey_created: "Hinzugefügt {when}",
+    passkey_last_used: "zuletzt verwendet {when}",
+    passkey_never_used: "nie verwendet",
+    passkey_remove: "Entfernen",
+    passkey_remove_label: "Den Passkey {name} entfernen",
+    passkey_remove_explain:
+      "Geben Sie Ihr Passwort und einen Code aus Ihrer App (oder einen unbenutzten Wiederherstellungscode) ein, um den Passkey „{name}“ zu entfernen.",
+    passkey_remove_submit: "Passkey entfernen",
+    passkey_recovery_explain:
+      "Die Zwei-Faktor-Authentifizierung ist jetzt an. Bewahren Sie diese Codes sicher auf: Mit jedem können Sie sich einmal ohne Ihren Passkey anmelden. Sie werden nur jetzt angezeigt.",
+    passkey_added: "Der Passkey „{name}“ wurde hinzugefügt.",
+    passkey_removed: "Der Passkey „{name}“ wurde entfernt.",
+    history_heading: "Sicherheitsverlauf",
+    history_empty: "Bisher ist nichts geschehen.",
+    history_more: "Ältere Ereignisse anzeigen",
+    err_passkey_cancelled:
+      "Es wurde kein Passkey verwendet: Die Anfrage wurde abgebrochen oder ist abgelaufen.",
+    err_passkey_exists: "Dieses Gerät enthält bereits einen Passkey für Ihr Konto.",
+    err_passkey_insecure:
+      "Passkeys funktionieren nur, wenn diese Seite unter ihrem Domainnamen geöffnet ist (zum Beispiel localhost), nicht unter einer IP-Adresse.",
+    err_passkey_unsupported: "Dieser Browser oder dieses Gerät kann diese Art von Passkey nicht erstellen.",
+    err_passkey_name: "Geben Sie dem Passkey einen Namen.",
+    err_passkey_refused:
+      "Dieser Passkey wurde nicht akzeptiert, oder dieser Anmeldeversuch ist beendet: Beginnen Sie neu, wenn er weiter abgelehnt wird.",
+  },
+};
+
+for (const lang of LANGUAGES) Object.assign(STRINGS[lang], SECURITY_STRINGS[lang]);

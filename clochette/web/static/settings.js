@@ -52,7 +52,7 @@ export function describe(error) {
 }
 
 /** The body of a step-up; an empty code is left out, so the service names what is missing. */
-function stepUp(password, code) {
+export function stepUp(password, code) {
   const trimmed = code.trim();
   return trimmed ? { password, code: trimmed } : { password };
 }
@@ -129,8 +129,10 @@ function buildStepUp() {
 }
 
 export class SettingsPage {
-  constructor({ onLanguage }) {
+  constructor({ onLanguage, onTwoFactor = () => {} }) {
     this.onLanguage = onLanguage;
+    // Told after 2FA was turned on or off or got new recovery codes (the Security section).
+    this.onTwoFactor = onTwoFactor;
     this.me = null;
     this.meterTimer = null;
     this.meterRequest = 0;
@@ -186,9 +188,11 @@ export class SettingsPage {
   /** Strings built from data (not from data-i18n), redrawn on a language switch. */
   render() {
     if (!this.me) return;
-    byId("two-factor-on").textContent = t("two_factor_on", {
-      phone: this.me.two_factor.phone_number || "—",
-    });
+    const methods = this.me.two_factor.methods;
+    byId("two-factor-on").textContent =
+      methods && !methods.includes("totp")
+        ? t("two_factor_on_passkeys", { count: this.me.two_factor.passkeys })
+        : t("two_factor_on", { phone: this.me.two_factor.phone_number || "—" });
     if (!byId("new-password").value) byId("quality-text").textContent = t("quality_empty");
   }
 
@@ -330,6 +334,7 @@ export class SettingsPage {
     this.render();
     this.show("recovery");
     byId("two-factor-status").textContent = t("two_factor_enabled");
+    this.onTwoFactor();
   }
 
   showRecoveryCodes(codes) {
@@ -354,6 +359,7 @@ export class SettingsPage {
     this.showRecoveryCodes(result.recovery_codes);
     this.show("recovery");
     byId("two-factor-status").textContent = t("recovery_codes_renewed");
+    this.onTwoFactor();
   }
 
   async deactivate() {
@@ -366,5 +372,6 @@ export class SettingsPage {
     this.render();
     this.show("off");
     byId("two-factor-status").textContent = t("two_factor_disabled");
+    this.onTwoFactor();
   }
 }

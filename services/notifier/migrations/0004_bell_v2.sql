@@ -33,6 +33,21 @@ WHERE type IN ('reminder.created', 'peppol.failed', 'mail.failed', 'payment.rece
 UPDATE notifications SET seen_at = read_at WHERE read_at IS NOT NULL;
 
 ALTER TABLE notifications ALTER COLUMN category DROP DEFAULT;
+
+-- A remembered broadcast keeps its category too: a member created later gets the item as it was.
+ALTER TABLE broadcasts
+    ADD COLUMN category text NOT NULL DEFAULT 'info'
+        CONSTRAINT broadcasts_category_check CHECK (category IN ('action', 'info', 'security'));
+UPDATE broadcasts
+SET category = CASE
+        WHEN type IN ('reminder.created', 'peppol.failed', 'mail.failed') THEN 'action'
+        WHEN type = 'payment.received' AND params ->> 'status' = 'double' THEN 'action'
+        WHEN type LIKE 'security.%' THEN 'security'
+        ELSE 'info'
+    END
+WHERE type IN ('reminder.created', 'peppol.failed', 'mail.failed', 'payment.received')
+   OR type LIKE 'security.%';
+ALTER TABLE broadcasts ALTER COLUMN category DROP DEFAULT;
 ALTER TABLE notifications
     ADD CONSTRAINT notifications_read_implies_seen CHECK (read_at IS NULL OR seen_at IS NOT NULL);
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Litestar
 
+from services.notifier.api.groups import notification_groups
 from services.notifier.api.http_metrics import instrument_http
 from services.notifier.api.wiring import api_lifespan, api_route_handlers
 from services.notifier.asyncapi import asyncapi_route
@@ -100,6 +101,7 @@ def create_app(settings: Settings, *, notifier: NotifierSettings | None = None) 
         lifespan=[database.lifespan, ingest, api_lifespan(settings, notifier)],
         on_app_init=[
             instrument_http,
+            notification_groups(settings),  # GET /v1/notifications/groups
             # The bell polls from the web app's origin and must read ETag and X-Poll-Interval;
             # If-None-Match is not a CORS-safelisted header, so the preflight must allow it.
             with_cors(

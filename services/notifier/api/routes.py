@@ -21,6 +21,7 @@ from litestar.params import PathParameter, QueryParameter
 
 from services.notifier.api.cursors import MAX_CURSOR_LENGTH
 from services.notifier.api.inbox import BadgeState, Inbox, NotificationPage, page_filter
+from services.notifier.api.longpoll import answer_after_wait
 from services.notifier.api.page_sql import StatusFilter
 from services.notifier.api.tokens import TokenVerifier
 from services.notifier.group_keys import MAX_GROUP_KEY_LENGTH
@@ -174,12 +175,16 @@ class NotificationController(Controller):
 
     @get(
         "/unread-count",
-        summary="My unread and unseen counts (conditional polling)",
+        summary="My unread and unseen counts (conditional polling, long polling)",
         description="`unread_count`, `unseen_count` (the red dot is `unseen_count > 0`) and "
         "unread per category, of the visible items, from one primary-key read. Answers 304 to "
         "`If-None-Match` with the current `ETag`; the ETag changes with every change to any of "
         "these counts (new, read, unread, seen, archived, purged notifications, mutes) and only "
-        "then. `X-Poll-Interval` says how many seconds to wait before the next poll.",
+        "then. `X-Poll-Interval` says how many seconds to wait before the next poll. Long polling: with `If-None-Match` and "
+        "`Prefer: wait=N` (RFC 7240, N seconds, at most 30: more is clamped) the answer is held "
+        "until the badge changes (200) or N seconds pass (304), with `Preference-Applied: "
+        "wait=N`; a server holding too many requests already answers at once, without "
+        "`Preference-Applied`, and so does a malformed `wait`.",
         responses={
             **_AUTH_PROBLEMS,
             304: ResponseSpec(data_container=None, description="Unchanged since that ETag"),
@@ -198,6 +203,12 @@ class NotificationController(Controller):
             ResponseHeader(
                 name="Cache-Control", description="private, no-cache", documentation_only=True
             ),
+            ResponseHeader(
+                name="Preference-Applied",
+                description="`wait=N` when the request was held (long polling)",
+                documentation_only=True,
+                required=False,
+            ),
         ],
     )
     async def unread_count(self, request: CallerRequest) -> Response[UnreadCount]:
@@ -205,7 +216,20 @@ class NotificationController(Controller):
         # app state directly, because resolving even one dependency costs this route ~10 %.
         inbox = provide_inbox(request.app.state)
         caller = request.user
-        badge = await inbox.badge(caller.user_id)
+        if_none_match = request.headers.get("if-none-match")
+        applied_wait = None
+        if if_none_match and "prefer" in request.headers:
+            held = await answer_after_wait(
+                request.app.state,
+                caller.user_id,
+                request.headers.getall("prefer"),
+                read=lambda: inbox.badge(caller.user_id),
+                unchanged=lambda badge: _matches(if_none_match, badge_etag(caller.user_id, badge)),
+                receive=request.receive,
+            )
+            badge, applied_wait = held.value, held.applied_wait
+        else:
+            badge = await inbox.badge(caller.user_id)
         etag = badge_etag(caller.user_id, badge)
         headers = {
             "ETag": etag,
@@ -214,7 +238,9 @@ class NotificationController(Controller):
             "Cache-Control": "private, no-cache",
             "X-Poll-Interval": str(request.app.state.poll_interval_seconds),
         }
-        if _matches(request.headers.get("if-none-match"), etag):
+        if applied_wait is not None:
+            headers["Preference-Applied"] = f"wait={applied_wait}"
+        if _matches(if_none_match, etag):
             # A 304 carries no body; the cast keeps the documented 200 schema exact.
             return cast("Response[UnreadCount]", Response(None, status_code=304, headers=headers))
         return Response(UnreadCount.of(badge), headers=headers)

@@ -24,8 +24,8 @@ import uvicorn
 
 from clochette.devstack import free_port
 from clochette.jwks_stub import JwksServer, SigningKey, mint
-from services.notifier.categories import category_of
 from services.notifier.app import create_app
+from services.notifier.categories import category_of
 from shared.db import create_pool
 from shared.settings import Settings
 

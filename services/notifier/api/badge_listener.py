@@ -72,7 +72,7 @@ class BadgeListener:
                 connection = await asyncpg.connect(
                     self._dsn, server_settings={"application_name": APPLICATION_NAME}
                 )
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            except Exception as exc:  # whatever it is, retry: never die silently
                 log.warning("longpoll_listen_connect_failed", error=repr(exc))
                 await self._clock.sleep(backoff.next())
                 continue
@@ -82,7 +82,7 @@ class BadgeListener:
             try:
                 await self._listen(connection)
                 backoff = self._retry.backoff()  # it worked: the next loss starts short again
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            except Exception as exc:
                 log.warning("longpoll_listen_failed", error=repr(exc))
             finally:
                 self._set_up(False)
@@ -136,7 +136,7 @@ async def _close(connection: asyncpg.Connection[Any]) -> None:
         return
     try:
         await asyncio.wait_for(connection.close(), timeout=2)
-    except (OSError, asyncpg.PostgresError, TimeoutError):
+    except Exception:  # one that does not close cleanly is cut
         connection.terminate()
     except asyncio.CancelledError:
         connection.terminate()

@@ -87,6 +87,8 @@ def _api(quick: bool) -> dict[str, Any]:
         p99 = f"{prefix}_p99_ms_at_64"
         figures[ratio] = scenario["ratio_to_live"] if scenario else None
         figures[p99] = scenario["p99_ms"] if scenario else None
+        # the same comparison by the server's CPU per answer (less moved by a busy machine)
+        figures[f"{prefix}_cpu_ratio_vs_live"] = scenario["cpu_ratio_to_live"] if scenario else None
         figures[f"{ratio}_rounds"] = (
             [r["ratio_to_live"] for r in scenario["rounds"]] if scenario else []
         )

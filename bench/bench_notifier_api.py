@@ -264,18 +264,23 @@ def say(line: str) -> None:
     sys.stdout.flush()
 
 
+def cpu_ms_per_request(result: LoadResult) -> float:
+    """The server's CPU per answer: unlike the rate, barely moved by other work on the machine."""
+    return result.server_cores / result.requests_per_second * 1000
+
+
 def print_round(number: int, results: dict[str, LoadResult]) -> None:
     live = results[LIVE].requests_per_second
     say(f"\nround {number}, {CONNECTIONS} connections")
     say(
         f"{'scenario':<18} {'req/s':>10} {'vs live':>8} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'gen CPU':>8} {'srv CPU':>8} {'errors':>7}"
+        f"{'gen CPU':>8} {'srv CPU':>8} {'CPU ms/req':>10} {'errors':>7}"
     )
     for name, r in results.items():
         say(
             f"{name:<18} {r.requests_per_second:>10.0f} {r.requests_per_second / live:>8.2f} "
             f"{r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.generator_cores:>8.2f} "
-            f"{r.server_cores:>8.2f} {r.errors:>7}"
+            f"{r.server_cores:>8.2f} {cpu_ms_per_request(r):>10.3f} {r.errors:>7}"
         )
 
 
@@ -293,12 +298,16 @@ def report(
         "scenarios": {},
     }
     say(f"\nnotifier API, {CONNECTIONS} connections, {tool}, median of {len(measured)} rounds")
-    say(f"{'scenario':<18} {'req/s':>10} {'vs live':>8} {'p99 ms':>8}  target")
+    say(f"{'scenario':<18} {'req/s':>10} {'vs live':>8} {'p99 ms':>8} {'CPU vs live':>11}  target")
     met = True
     for name in names:
         per_round = [round_[name] for round_ in measured]
         ratios = [
             r.requests_per_second / round_[LIVE].requests_per_second
+            for r, round_ in zip(per_round, measured, strict=True)
+        ]
+        cpu_ratios = [
+            cpu_ms_per_request(round_[LIVE]) / cpu_ms_per_request(r)
             for r, round_ in zip(per_round, measured, strict=True)
         ]
         median_ratio = statistics.median_low(ratios)
@@ -310,9 +319,16 @@ def report(
             "ratio_to_live": round(median_ratio, 3),
             "p99_ms": p99,
             "errors": errors,
+            # live's server CPU per answer over this scenario's (median of the rounds)
+            "cpu_ratio_to_live": round(statistics.median_low(cpu_ratios), 3),
             "rounds": [
-                {**asdict(r), "ratio_to_live": round(ratio, 3)}
-                for r, ratio in zip(per_round, ratios, strict=True)
+                {
+                    **asdict(r),
+                    "ratio_to_live": round(ratio, 3),
+                    "cpu_ms_per_request": round(cpu_ms_per_request(r), 4),
+                    "cpu_ratio_to_live": round(cpu_ratio, 3),
+                }
+                for r, ratio, cpu_ratio in zip(per_round, ratios, cpu_ratios, strict=True)
             ],
         }
         verdict = "(baseline)"
@@ -326,7 +342,7 @@ def report(
                 verdict = f"FAILED: {errors} unexpected answers"
         say(
             f"{name:<18} {median.requests_per_second:>10.0f} {median_ratio:>8.2f} "
-            f"{p99:>8.2f}  {verdict}"
+            f"{p99:>8.2f} {statistics.median_low(cpu_ratios):>11.2f}  {verdict}"
         )
     if GROUPS not in names:
         say(f"{GROUPS:<18} {'n/a (route missing)':>28}")

@@ -125,12 +125,7 @@ class Links:
         self._base = base_url.rstrip("/")
 
     def to(self, *segments: str) -> str:
-        return "/".join(
-            [
-                self._base,
-                *(
-                    segment if is_always_safe(segment) else quote(segment, safe="")
-                    for segment in segments
-                ),
-            ]
-        )
+        link = self._base
+        for segment in segments:
+            link += "/" + (segment if is_always_safe(segment) else quote(segment, safe=""))
+        return link

@@ -116,13 +116,17 @@ def run_wrk(base: str, scenario: Scenario, seconds: float, threads: int) -> Load
     with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="bench-wrk-") as script:
         script.write(wrk_script(scenario))
         script.flush()
-        command = ["wrk", f"-t{threads}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
+        # wrk takes whole seconds
+        duration = f"-d{max(1, round(seconds))}s"
+        command = ["wrk", f"-t{threads}", f"-c{CONNECTIONS}", duration, "--latency"]
         done = subprocess.run(  # noqa: S603 - fixed program, our arguments
             [*command, "-s", script.name, base + scenario.path],
-            check=True,
+            check=False,
             capture_output=True,
             text=True,
         )
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({scenario.name}): {done.stderr or done.stdout}")
     out = done.stdout
     errors = int(_found(r"unexpected statuses: (\d+)", out))
     socket_errors = re.search(

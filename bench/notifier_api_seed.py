@@ -25,7 +25,11 @@ from services.notifier.categories import category_of
 from shared.db import Connection, RawJson, create_pool
 
 DAYS: Final = 60
-LANGUAGES: Final = ("nl",) * 9 + ("fr",) * 7 + ("en",) * 2 + ("de",) * 2
+# 45 % Dutch, 35 % French, 10 % English, 10 % German, interleaved
+LANGUAGES: Final = (
+    *("nl", "fr", "nl", "fr", "en", "nl", "fr", "de", "nl", "fr"),
+    *("nl", "fr", "en", "nl", "fr", "de", "nl", "nl", "fr", "nl"),
+)
 
 NOTIFICATION_COLUMNS: Final = (
     "id",

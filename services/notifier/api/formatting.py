@@ -3,7 +3,7 @@ language's translations and number/date formats (Babel, Belgian variants), and d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -89,7 +89,8 @@ class Language:
         self.locale = Locale.parse(LOCALES[language])
         self.timezone = get_timezone(timezone)
         self._translations = Translations.load(str(locale_dir), [language], DOMAIN)
-        self.gettext = self._translations.gettext
+        # The messages are the code's fixed strings: each looked up in the catalog once.
+        self.gettext: Callable[[str], str] = _Messages(self._translations.gettext).__getitem__
         self.ngettext = self._translations.ngettext
         self._money: dict[str, MoneyFormat] = {}
         self._dates = DayAndTimeFormat(self.locale)
@@ -116,6 +117,18 @@ class Language:
 
 
 _MAX_CURRENCIES: Final = 512
+
+
+class _Messages(dict[str, str]):
+    """A catalog's translation of each message, remembered at first use."""
+
+    def __init__(self, translate: Callable[[str], str]) -> None:
+        super().__init__()
+        self._translate = translate
+
+    def __missing__(self, message: str) -> str:
+        translated = self[message] = self._translate(message)
+        return translated
 
 
 class Links:

@@ -144,6 +144,8 @@ async def insert_notification(
     notification_id = uuid.uuid4()
     params = params if params is not None else PAYMENT
     category = str(category_of(notification_type, params))
+    # the ingest's lock order: the recipient row first (api/sql.py)
+    await conn.execute("SELECT 1 FROM recipients WHERE user_id = $1 FOR NO KEY UPDATE", user_id)
     created = await conn.fetchval(
         """INSERT INTO notifications
                (id, user_id, event_id, type, params, category, created_at, read_at, seen_at)

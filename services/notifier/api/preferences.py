@@ -15,6 +15,7 @@ import asyncpg
 from litestar import Controller, get, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
 
 from services.notifier.api.routes import AUTH_PROBLEMS, BearerTokenAuthentication, CallerRequest
 from services.notifier.api.sql import (
@@ -151,7 +152,7 @@ class PreferencesController(Controller):
         self,
         request: CallerRequest,
         preferences: NamedDependency[PreferenceStore],
-        data: PreferencesChange,
+        data: JSONBody[PreferencesChange],
     ) -> Preferences:
         offending = sorted({t for t in data.muted if not is_mutable(t)})
         if offending:

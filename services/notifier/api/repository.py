@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -24,16 +23,18 @@ from services.notifier.api.sql import (
     ARCHIVE,
     LOCK_OWNER,
     LOCK_RECIPIENTS,
-    MARK_ALL_READ_UP_TO_NOW,
-    MARK_ALL_SEEN,
-    MARK_CATEGORY_READ,
-    MARK_GROUP_READ,
+    MARK_CATEGORY_CANDIDATES,
+    MARK_GROUP_CANDIDATES,
     MARK_READ,
+    MARK_READ_NAMED,
+    MARK_SEEN,
     MARK_UNREAD,
     PURGE_BATCH,
     PURGE_CANDIDATES,
+    READ_CANDIDATES,
     RECIPIENT_STATE,
     RECIPIENT_STATES,
+    SEEN_CANDIDATES,
     UNARCHIVE,
 )
 from shared.db import Connection, UnitOfWork
@@ -237,7 +238,7 @@ class NotificationRepository:
     async def mark_all_seen(self, user_id: UUID) -> int:
         """Mark seen everything the user had at the moment of the call; returns how many."""
         return await self._unit_of_work.run(
-            lambda conn: _marked(conn.fetchval(MARK_ALL_SEEN, user_id))
+            lambda conn: _watermark(conn, SEEN_CANDIDATES, (user_id,), MARK_SEEN)
         )
 
     async def mark_all_read(
@@ -251,13 +252,13 @@ class NotificationRepository:
         or one group if asked; returns how many."""
         arguments: tuple[Any, ...]
         if category is not None:
-            statement, arguments = MARK_CATEGORY_READ, (user_id, category)
+            statement, arguments = MARK_CATEGORY_CANDIDATES, (user_id, category)
         elif group is not None:
-            statement, arguments = MARK_GROUP_READ, (user_id, *group)
+            statement, arguments = MARK_GROUP_CANDIDATES, (user_id, *group)
         else:
-            statement, arguments = MARK_ALL_READ_UP_TO_NOW, (user_id,)
+            statement, arguments = READ_CANDIDATES, (user_id,)
         return await self._unit_of_work.run(
-            lambda conn: _marked(conn.fetchval(statement, *arguments))
+            lambda conn: _watermark(conn, statement, arguments, MARK_READ_NAMED)
         )
 
     async def purge_created_before(self, cutoff: datetime, batch_size: int) -> PurgedBatch:
@@ -288,5 +289,11 @@ _SINGLE_ITEM = {
 }
 
 
-async def _marked(pending: Awaitable[Any]) -> int:
-    return int(await pending or 0)
+async def _watermark(
+    conn: Connection, candidates: str, arguments: tuple[Any, ...], change: str
+) -> int:
+    """Name the rows of the moment of the call and take the lock, then change them (sql.py)."""
+    ids = await conn.fetchval(candidates, *arguments)
+    if not ids:  # nothing then, or no recipient row
+        return 0
+    return int(await conn.fetchval(change, arguments[0], ids) or 0)

@@ -17,7 +17,7 @@ from litestar.datastructures import ResponseHeader, State
 from litestar.di import NamedDependency, Provide
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from services.notifier.api.cursors import MAX_CURSOR_LENGTH
 from services.notifier.api.inbox import BadgeState, Inbox, NotificationPage, page_filter
@@ -284,7 +284,7 @@ class NotificationController(Controller):
         self,
         request: CallerRequest,
         inbox: NamedDependency[Inbox],
-        data: ReadAllScope | None = None,
+        data: JSONBody[ReadAllScope | None] = None,
     ) -> None:
         scope = data or ReadAllScope()
         await inbox.mark_all_read(request.user.user_id, category=scope.category, group=scope.group)

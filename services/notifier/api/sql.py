@@ -9,9 +9,9 @@ recipient row lock (FOR NO KEY UPDATE) serializes every change to that user's no
 counters:
 - the ingest locks the recipients a batch can reach (user_id order) before inserting;
 - a bell writer locks its one recipient row, then changes notification rows and the counters
-  (single items: LOCK_OWNER, then a statement that reads the rows as they are under that lock;
-  watermarks: one statement whose first CTE takes the lock, so its snapshot stays the moment of
-  the call);
+  with a statement that reads the rows as they are under that lock (single items: LOCK_OWNER
+  first; watermarks: a first statement that names the rows of the moment of the call and then
+  takes the lock, see _watermark);
 - a mute locks the row, then recounts;
 - the retention purge picks a batch without locking, locks its users' rows in user_id order,
   then deletes.
@@ -93,20 +93,37 @@ MARK_UNREAD: Final = _single_item("read_at = NULL", "n.read_at IS NOT NULL")
 ARCHIVE: Final = _single_item("archived_at = now()", "n.archived_at IS NULL")
 UNARCHIVE: Final = _single_item("archived_at = NULL", "n.archived_at IS NOT NULL")
 
-# The seen watermark, as MARK_ALL_READ below: one statement, whose snapshot is the moment of the
-# call (now() is its transaction's start), so a notification committed while it waits for the
-# recipient row stays unseen. It may mark hidden items seen too; it counts the visible ones.
-# Unseen rows are unread rows (CHECK), so the unread partial index serves it.
-MARK_ALL_SEEN: Final = f"""
-WITH owner AS (
-    SELECT user_id, muted_types FROM recipients WHERE user_id = $1 FOR NO KEY UPDATE
-), changed AS (
+
+# The watermarks (seen, read-all) take two statements. The first, whose snapshot is the moment
+# of the call, names the rows there were then and only then takes the recipient row lock (so a
+# notification committed while it waits for that lock is not named, and stays unseen/unread).
+# The second, under the lock, changes the named rows that still qualify — read with a fresh
+# snapshot under the lock, so the counters move by exactly what changed. (Changing the rows in
+# the first statement would leave the counters to the re-check of rows changed meanwhile.)
+def _watermark(candidates: str) -> str:
+    return f"""
+WITH named AS (
+    SELECT coalesce(array_agg(n.id), '{{}}') AS ids
+    FROM notifications n
+    WHERE n.user_id = $1 AND n.read_at IS NULL AND n.created_at <= now(){candidates}
+), owner AS (
+    SELECT user_id FROM recipients WHERE user_id = $1 FOR NO KEY UPDATE
+)
+SELECT named.ids FROM named, owner
+"""
+
+
+_MUTED_NOW: Final = "(SELECT r.muted_types FROM recipients r WHERE r.user_id = $1)::text[]"
+
+# Unseen rows are unread rows (CHECK), so the unread partial index serves it. Hidden items are
+# marked seen too; only the visible ones are counted.
+SEEN_CANDIDATES: Final = _watermark("\n      AND n.seen_at IS NULL")
+MARK_SEEN: Final = f"""
+WITH changed AS (
     UPDATE notifications n
     SET seen_at = now()
-    FROM owner o
-    WHERE n.user_id = o.user_id AND n.read_at IS NULL AND n.seen_at IS NULL
-      AND n.created_at <= now()
-    RETURNING {visible("n", "o.muted_types")}::int AS counted
+    WHERE n.id = ANY($2::uuid[]) AND n.user_id = $1 AND n.seen_at IS NULL
+    RETURNING {visible("n", _MUTED_NOW)}::int AS counted
 ), tally AS (
     SELECT count(*)::int AS marked, coalesce(sum(counted), 0)::int AS unseen FROM changed
 )
@@ -117,36 +134,32 @@ WHERE r.user_id = $1 AND t.marked > 0
 RETURNING t.marked
 """
 
-
-def _mark_all_read(scope: str) -> str:
-    """Read-all of the visible unread items in `scope`, created up to the moment of the call:
-    one statement (see MARK_ALL_SEEN). The unseen and the seen rows are two UPDATEs over
-    disjoint rows, so each knows what it changed: a row whose seen_at another writer changed
-    between this statement's snapshot and its lock is left as it is (unread, still counted)."""
-    where = f"""n.user_id = o.user_id AND n.read_at IS NULL AND n.created_at <= now()
-      AND {visible("n", "o.muted_types")}{scope}"""
-    return f"""
-WITH owner AS (
-    SELECT user_id, muted_types FROM recipients WHERE user_id = $1 FOR NO KEY UPDATE
-), unseen AS (
+# Read-all marks visible items only; $2 the named ids.
+READ_CANDIDATES: Final = _watermark("")
+MARK_CATEGORY_CANDIDATES: Final = _watermark("\n      AND n.category = $2")
+# A group: one type ($2) on one Brussels day, [$3, $4) in UTC (group_keys.GroupKey.bounds).
+MARK_GROUP_CANDIDATES: Final = _watermark(
+    "\n      AND n.type = $2 AND n.created_at >= $3 AND n.created_at < $4"
+)
+MARK_READ_NAMED: Final = f"""
+WITH old AS (
+    SELECT n.id, n.seen_at
+    FROM notifications n
+    WHERE n.id = ANY($2::uuid[]) AND n.user_id = $1 AND n.read_at IS NULL
+      AND {visible("n", _MUTED_NOW)}
+), changed AS (
     UPDATE notifications n
-    SET read_at = now(), seen_at = now()
-    FROM owner o
-    WHERE {where} AND n.seen_at IS NULL
-    RETURNING n.category, 1 AS unseen
-), seen AS (
-    UPDATE notifications n
-    SET read_at = now()
-    FROM owner o
-    WHERE {where} AND n.seen_at IS NOT NULL
-    RETURNING n.category, 0 AS unseen
+    SET read_at = now(), seen_at = coalesce(n.seen_at, now())
+    FROM old o
+    WHERE n.id = o.id
+    RETURNING n.category, (o.seen_at IS NULL)::int AS unseen
 ), tally AS (
     SELECT count(*)::int AS marked,
            (count(*) FILTER (WHERE c.category = 'action'))::int AS action,
            (count(*) FILTER (WHERE c.category = 'info'))::int AS info,
            (count(*) FILTER (WHERE c.category = 'security'))::int AS security,
            coalesce(sum(c.unseen), 0)::int AS unseen
-    FROM (SELECT * FROM unseen UNION ALL SELECT * FROM seen) c
+    FROM changed c
 )
 UPDATE recipients r
 SET unread_count = r.unread_count - t.marked,
@@ -160,14 +173,6 @@ FROM tally t
 WHERE r.user_id = $1 AND t.marked > 0
 RETURNING t.marked
 """
-
-
-MARK_ALL_READ_UP_TO_NOW: Final = _mark_all_read("")
-MARK_CATEGORY_READ: Final = _mark_all_read("\n      AND n.category = $2")
-# A group: one type ($2) on one Brussels day, [$3, $4) in UTC (group_keys.GroupKey.bounds).
-MARK_GROUP_READ: Final = _mark_all_read(
-    "\n      AND n.type = $2 AND n.created_at >= $3 AND n.created_at < $4"
-)
 
 # Every counter of recipients, recounted from the rows with the muted types `muted` (SQL text):
 # the mute's recount and the invariant check share it. Unseen rows are unread rows (CHECK), so

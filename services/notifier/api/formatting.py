@@ -3,7 +3,7 @@ language's translations and number/date formats (Babel, Belgian variants), and d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -12,9 +12,11 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from babel import Locale
-from babel.dates import format_date, format_time, get_timezone
-from babel.numbers import format_currency, format_decimal
+from babel.dates import get_timezone
+from babel.numbers import format_decimal
 from babel.support import Translations
+
+from services.notifier.api.locale_formats import DayAndTimeFormat, Memo, MoneyFormat, is_always_safe
 
 DOMAIN: Final = "notifier"
 # Belgian conventions for every language: an English-reading accountant in Belgium sees the
@@ -87,30 +89,53 @@ class Params:
 
 
 class Language:
-    """Translations and formatting for one language."""
+    """Translations and formatting for one language. What does not depend on the value (the
+    locale's patterns and symbols, per currency) is resolved once (locale_formats.py)."""
 
     def __init__(self, language: str, locale_dir: Path, timezone: str) -> None:
         self.locale = Locale.parse(LOCALES[language])
         self.timezone = get_timezone(timezone)
         self._translations = Translations.load(str(locale_dir), [language], DOMAIN)
-        self.gettext = self._translations.gettext
+        # The messages are the code's fixed strings: each looked up in the catalog once.
+        self.gettext: Callable[[str], str] = _Messages(self._translations.gettext).__getitem__
         self.ngettext = self._translations.ngettext
+        self._money: dict[str, MoneyFormat] = {}
+        self._dates = DayAndTimeFormat(self.locale)
+        self._numbers: Memo[int] = Memo(lambda value: format_decimal(value, locale=self.locale))
 
     def money(self, value: tuple[Decimal, str]) -> str:
         amount, currency = value
-        return format_currency(amount, currency, locale=self.locale)
+        money = self._money.get(currency)
+        if money is None:
+            if len(self._money) >= _MAX_CURRENCIES:  # currencies come from events: bounded
+                self._money.clear()
+            money = self._money[currency] = MoneyFormat(self.locale, currency)
+        return money(amount)
 
     def day(self, value: date) -> str:
-        return format_date(value, "long", locale=self.locale)
+        return self._dates.day(value)
 
     def day_and_time(self, value: datetime) -> tuple[str, str]:
         local = value.astimezone(self.timezone)
-        return format_date(local, "long", locale=self.locale), format_time(
-            local, "short", locale=self.locale
-        )
+        return self._dates.day(local.date()), self._dates.time(local)
 
     def number(self, value: int) -> str:
-        return format_decimal(value, locale=self.locale)
+        return self._numbers(value)
+
+
+_MAX_CURRENCIES: Final = 512
+
+
+class _Messages(dict[str, str]):
+    """A catalog's translation of each message, remembered at first use."""
+
+    def __init__(self, translate: Callable[[str], str]) -> None:
+        super().__init__()
+        self._translate = translate
+
+    def __missing__(self, message: str) -> str:
+        translated = self[message] = self._translate(message)
+        return translated
 
 
 class Links:
@@ -120,4 +145,7 @@ class Links:
         self._base = base_url.rstrip("/")
 
     def to(self, *segments: str) -> str:
-        return "/".join([self._base, *(quote(segment, safe="") for segment in segments)])
+        link = self._base
+        for segment in segments:
+            link += "/" + (segment if is_always_safe(segment) else quote(segment, safe=""))
+        return link

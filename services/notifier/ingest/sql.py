@@ -142,9 +142,10 @@ WITH incoming AS (
     FOR NO KEY UPDATE
 ), bumped AS (
     -- Each counter rises by the new rows it counts: the visible ones (a muted type's info
-    -- items count nothing). The SET reads muted_types of the row version this UPDATE writes
-    -- (READ COMMITTED re-evaluates it on the newest version), so a mute committed meanwhile,
-    -- which recounted the rows it could see, is applied to these rows too.
+    -- items count nothing), by the muted_types of the row this UPDATE writes. The caller
+    -- (_insert) holds these rows' locks since LOCK_RECIPIENTS, before this statement began, so
+    -- no mute commits in between (and were one to, READ COMMITTED re-evaluates this SET on the
+    -- newest row version).
     UPDATE recipients r
     SET (unread_count, unseen_count, unread_action, unread_info, unread_security) = (
             SELECT r.unread_count + v.total, r.unseen_count + v.total,

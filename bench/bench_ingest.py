@@ -292,7 +292,7 @@ async def measure_copy(dsn: str, since: uuid.UUID, count: int) -> dict[str, floa
     conn = await asyncpg.connect(dsn, server_settings={"search_path": "notifier"})
     try:
         rows = await conn.fetch(
-            "SELECT id, user_id, event_id, type, params::text, created_at, read_at "
+            "SELECT id, user_id, event_id, type, params::text, created_at, read_at, category "
             "FROM notifications WHERE id > $1 ORDER BY id LIMIT $2",
             since,
             count,
@@ -307,7 +307,16 @@ async def measure_copy(dsn: str, since: uuid.UUID, count: int) -> dict[str, floa
             await conn.copy_records_to_table(
                 "bench_copy",
                 records=records[offset : offset + 5000],
-                columns=["id", "user_id", "event_id", "type", "params", "created_at", "read_at"],
+                columns=[
+                    "id",
+                    "user_id",
+                    "event_id",
+                    "type",
+                    "params",
+                    "created_at",
+                    "read_at",
+                    "category",
+                ],
             )
         elapsed = time.perf_counter() - start
         await conn.execute("DROP TABLE bench_copy")
@@ -696,7 +705,8 @@ async def empty_notifications(dsn: str) -> None:
     try:
         await conn.execute(
             "TRUNCATE notifications, broadcasts; DELETE FROM recipients WHERE provisional;"
-            " UPDATE recipients SET unread_count = 0, version = version + 1"
+            " UPDATE recipients SET unread_count = 0, unseen_count = 0, unread_action = 0,"
+            " unread_info = 0, unread_security = 0, version = version + 1"
         )
     finally:
         await conn.close()

@@ -311,28 +311,3 @@ def lag_recovery(
         if covered and sample.total <= allowance:
             return sample.at - since
     return None
-
-
-# --- badge = list ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UserCounts:
-    """Four views of one user's unread notifications, which must all agree."""
-
-    user: str
-    badge: int
-    listed: int
-    database_rows: int
-    counter: int
-
-    @property
-    def consistent(self) -> bool:
-        return self.badge == self.listed == self.database_rows == self.counter
-
-
-def check_unread(counts: Sequence[UserCounts]) -> tuple[int, list[UserCounts]]:
-    """How many users agree, and those that do not. The caller compares the number that agree
-    with the number of users, so a user whose walk failed (absent here) fails the check."""
-    bad = [c for c in counts if not c.consistent]
-    return len(counts) - len(bad), bad

@@ -20,7 +20,8 @@ import httpx
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from chaos import faults, invariants, report
-from chaos.invariants import Check, DeadLetter, LagSample, UserCounts
+from chaos.bell_check import COUNTERS, bell_counts
+from chaos.invariants import Check, DeadLetter, LagSample
 from chaos.observe import LagReader, sample_lag, sample_rss
 from chaos.seed import Population, create_users, wait_for_projection
 from chaos.stack import STOPPING, Stack, start_stack
@@ -527,58 +528,17 @@ def _int(value: str | bytes | None) -> int | None:
 async def check_badges(
     stack: Stack, client: httpx.AsyncClient, auth: Auth, sessions: list[Session], log: HttpLog
 ) -> Check:
-    """For every user: the badge (unread-count), the unread list walked with its cursors, the
-    unread rows in the database and the recipient's counter must be the same number."""
-    conn = await asyncpg.connect(stack.database_url)
-    try:
-        rows = await conn.fetch(
-            "SELECT r.user_id, r.unread_count, "
-            "(SELECT count(*) FROM notifier.notifications n "
-            " WHERE n.user_id = r.user_id AND n.read_at IS NULL) AS unread_rows "
-            "FROM notifier.recipients r"
-        )
-    finally:
-        await conn.close()
-    database = {r["user_id"]: (r["unread_rows"], r["unread_count"]) for r in rows}
-    limit = asyncio.Semaphore(8)
-    url = stack.notifier_a.url
-
-    async def one(session: Session) -> UserCounts | None:
-        async with limit:
-            await auth.keep_fresh(session, 480)
-            badge = await client.get(
-                url + "/v1/notifications/unread-count", headers=session.headers
-            )
-            if badge.status_code != 200:
-                return None
-            listed, cursor, pages = 0, None, 0
-            while True:
-                params: dict[str, Any] = {"limit": 100, "status": "unread"}
-                if cursor:
-                    params["cursor"] = cursor
-                page = await client.get(
-                    url + "/v1/notifications", params=params, headers=session.headers
-                )
-                if page.status_code != 200:
-                    return None
-                body = page.json()
-                listed += sum(1 for item in body["items"] if item["read_at"] is None)
-                cursor, pages = body["next_cursor"], pages + 1
-                if not cursor or pages > 1000:
-                    break
-            rows_, counter = database.get(session.user.id, (-1, -1))
-            return UserCounts(
-                session.user.email, badge.json()["unread_count"], listed, rows_, counter
-            )
-
-    measured = await asyncio.gather(*(one(s) for s in sessions))
-    counts = [c for c in measured if c is not None]
-    agreeing, bad = invariants.check_unread(counts)
-    example = f"; e.g. {bad[0]}" if bad else ""
+    """For every user and every counter (unread, unseen, unread per category): the badge, the
+    lists walked with their cursors, the rows in the database by the visibility rule and the
+    recipient's counter must be the same number (chaos/bell_check.py)."""
+    counts = await bell_counts(stack.database_url, client, stack.notifier_a.url, auth, sessions)
+    bad = [c for c in counts if not c.consistent]
+    agreeing = len(counts) - len(bad)
+    example = f"; e.g. {bad[0].user}: {bad[0].disagreements()}" if bad else ""
     return Check(
-        "unread count = list, every user",
-        f"{agreeing}/{len(sessions)} users agree (badge = unread listed = DB rows = counter)"
-        + example,
+        "every counter = its list, every user",
+        f"{agreeing}/{len(sessions)} users agree on {len(COUNTERS)} counters (badge = listed "
+        "= DB rows = counter)" + example,
         f"{len(sessions)}/{len(sessions)}",
         agreeing == len(sessions),
     )

@@ -29,6 +29,7 @@ import httpx
 import pyotp
 from confluent_kafka import KafkaError, Message, Producer
 
+from chaos.bell_traffic import BellActions, long_poll_headers, was_held
 from chaos.invariants import BadRecord, HttpFailure
 from chaos.seed import Population, User
 from shared.events.examples import EXAMPLE_DATA
@@ -511,16 +512,21 @@ async def poller(
     then the list (unread), marking its newest item read; rarely "mark all as read"."""
     rng = random.Random(seed * 100_003 + number)
     etag: str | None = None
+    # A third of the tabs long-poll (contract 5.1); the others poll every `interval` seconds.
+    long_polling = number % 3 == 0
+    bell = BellActions(client, log, rng)
     await asyncio.sleep(rng.uniform(0, interval))
     while not stop.is_set():
         target, url = targets.choose(rng)
         headers = session.headers
         if etag:
             headers["if-none-match"] = etag
+            if long_polling:
+                headers = long_poll_headers(headers)
         answer = await log.call(
             client,
             target,
-            "unread-count",
+            "long-poll" if long_polling and etag else "unread-count",
             "GET",
             url + "/v1/notifications/unread-count",
             expect=frozenset({200, 304}),
@@ -529,6 +535,8 @@ async def poller(
         if answer is not None and answer.status_code == 200:
             etag = answer.headers.get("etag")
         draw = rng.random()
+        if draw >= 0.095 and draw < 0.145:
+            await bell.one((draw - 0.095) / 0.05, target, url, session)
         if draw < 0.08:
             page = await log.call(
                 client,
@@ -562,6 +570,8 @@ async def poller(
                 headers=session.headers,
             )
         await auth.keep_fresh(session, token_max_age)
+        if long_polling and was_held(answer):
+            continue  # the server held the request: ask again at once, as the web client does
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval * rng.uniform(0.8, 1.2))
 

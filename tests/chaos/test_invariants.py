@@ -8,18 +8,17 @@ import uuid
 
 import pytest
 
+from chaos.bell_check import COUNTERS, BellCounts
 from chaos.invariants import (
     BadRecord,
     DeadLetter,
     HttpFailure,
     LagSample,
-    UserCounts,
     Window,
     check_dead_letters,
     check_delivery,
     check_http_failures,
     check_rss,
-    check_unread,
     lag_recovery,
 )
 from chaos.traffic import BROADCAST, GOOD, NOT_JSON, Ledger
@@ -172,12 +171,12 @@ def test_lag_that_never_recovers_is_none() -> None:
     assert lag_recovery(samples, since=100, backlog={"t:0": 500}, allowance=200) is None
 
 
-def test_badge_equal_to_list_and_database_or_not() -> None:
-    good = UserCounts("a", 3, 3, 3, 3)
-    drifted = UserCounts("b", 4, 3, 3, 4)
-    agreeing, bad = check_unread([good, drifted])
-    assert agreeing == 1
-    assert bad == [drifted]
+def test_every_counter_equal_to_its_list_or_not() -> None:
+    good = BellCounts("a", dict.fromkeys(COUNTERS, (3, 3, 3, 3)))
+    drifted = BellCounts("b", {**good.counters, "unseen": (2, 3, 3, 2)})
+    assert good.consistent
+    assert not drifted.consistent
+    assert drifted.disagreements() == {"unseen": (2, 3, 3, 2)}
 
 
 def test_ledger_event_ids_round_trip_and_expected_recipients() -> None:

@@ -102,12 +102,14 @@ def create_app(settings: Settings, *, notifier: NotifierSettings | None = None) 
             instrument_http,
             # The bell polls from the web app's origin and must read ETag and X-Poll-Interval;
             # If-None-Match is not a CORS-safelisted header, so the preflight must allow it.
+            # Bell v2: the long poll sends Prefer and reads Preference-Applied; the preferences
+            # are saved with PUT.
             with_cors(
                 cors_config(
                     settings,
-                    methods=["GET", "POST"],
-                    allow_headers=["If-None-Match"],
-                    expose_headers=["ETag", "X-Poll-Interval"],
+                    methods=["GET", "POST", "PUT"],
+                    allow_headers=["If-None-Match", "Prefer"],
+                    expose_headers=["ETag", "X-Poll-Interval", "Preference-Applied"],
                 )
             ),
         ],

@@ -96,6 +96,7 @@ byId("mfa-form").addEventListener("submit", async (event) => {
 byId("mfa-restart").addEventListener("click", () => showLogin());
 
 byId("logout").addEventListener("click", async () => {
+  bell.stop(); // aborts the bell's held long poll before the tokens go
   await api.logout();
   showLogin();
 });

@@ -5,14 +5,23 @@ browser tests and the screenshot script."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import subprocess
+import sys
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pyotp
 from playwright.async_api import Browser, Page, Response, async_playwright, expect
 
+from shared.events.examples import EXAMPLE_DATA
 from tests.browser.stack import MOBILE, Stack
 
 SVG_DATA_URL = re.compile(r"^data:image/svg\+xml")
@@ -114,3 +123,71 @@ async def finish_two_factor(page: Page, secret: str) -> list[str]:
     await page.get_by_role("button", name="I have saved my codes").click()
     await expect(page.get_by_role("button", name="Deactivate", exact=True)).to_be_visible()
     return recovery
+
+
+# The bell, second version (tests/browser/test_bell_v2.py and the screenshots).
+
+
+@dataclass
+class BellUser:
+    """A user of an organisation of their own (so no other test's broadcast reaches the bell)."""
+
+    email: str
+    password: str
+    user_id: str
+    organization_id: str
+
+
+def create_user(stack: Stack, language: str = "en") -> BellUser:
+    """`clochette users create` beside the running `clochette dev`, as an operator would."""
+    tag = uuid.uuid4().hex[:10]
+    email, password = f"bell-{tag}@example.be", f"bell tower of Bruges {tag}"
+    clochette = Path(sys.executable).with_name("clochette")
+    answer = subprocess.run(
+        [
+            str(clochette), "users", "create", "--organization", f"Bell {tag}",
+            "--email", email, "--role", "member", "--language", language,
+        ],
+        input=password, env=stack.env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    created = json.loads(answer.stdout)
+    return BellUser(email, password, created["user_id"], created["organization_id"])
+
+
+def publish(stack: Stack, user: BellUser, topic: str, **data: Any) -> dict[str, Any]:
+    """One platform event for `user`, its data the example's with `data` changed."""
+    from confluent_kafka import Producer
+
+    event = {
+        "event_id": str(uuid.uuid4()),
+        "type": topic,
+        "version": 1,
+        "occurred_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "organization_id": user.organization_id,
+        "user_id": user.user_id,
+        "data": {**EXAMPLE_DATA[topic], **data},
+    }
+    producer = Producer({"bootstrap.servers": stack.bootstrap, "enable.idempotence": False})
+    producer.produce(topic, key=user.organization_id, value=json.dumps(event).encode())
+    assert producer.flush(15) == 0, f"a record not delivered to {topic}"
+    return event
+
+
+def change_password(stack: Stack, user: BellUser) -> None:
+    """A password change through the auth API: the auth service notifies it (a security item)."""
+    with httpx.Client(base_url=stack.auth_url, timeout=30) as client:
+        login = client.post("/v1/auth/login", json={"email": user.email, "password": user.password})
+        login.raise_for_status()
+        token = login.json()["access_token"]
+        new = f"{user.password} and its carillon"
+        answer = client.put(
+            "/v1/me/password",
+            headers={"Authorization": f"Bearer {token}"},
+            json={
+                "current_password": user.password,
+                "new_password": new,
+                "new_password_confirmation": new,
+            },
+        )
+        assert answer.status_code == 204, answer.text
+        user.password = new

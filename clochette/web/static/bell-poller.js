@@ -5,7 +5,8 @@
 // soon as the user's badge changes or a 304 after N seconds: the next request goes out at once.
 // A server that does not hold it (an older one, or one past its cap of held requests) answers at
 // once without Preference-Applied: then the next request waits X-Poll-Interval seconds, as plain
-// polling; Prefer is still sent, so long polling resumes when the server has room again.
+// polling; Prefer is still sent, so long polling resumes when the server has room again. A 200
+// is followed by a request at once (the first one has no ETag to wait on).
 //
 // A hidden tab (Page Visibility API) aborts its held request and asks nothing until it is shown
 // again, when it asks at once; stop() (log out, session ended) aborts it too (AbortController).
@@ -102,9 +103,10 @@ export class BadgePoller {
       this.controller = null;
       this.failures = 0;
       this.longPolling = applied;
-      // At once after a held answer, and after a change answered at once to a long poll (the
-      // next request shows whether the server holds); else the server's interval.
-      const again = applied || (headers.Prefer && response.status === 200);
+      // At once after a held answer, and after a change answered at once (the first poll, or
+      // a change already there: the next request shows whether the server holds); else the
+      // server's interval.
+      const again = applied || response.status === 200;
       this.schedule(again ? Math.max(0, MIN_GAP_MS - (Date.now() - started)) : this.interval * 1000);
       if (body) await this.onBadge(body);
     } catch {

@@ -97,9 +97,8 @@ export class Bell {
     this.badge = badge;
     this.render();
     if (this.isOpen() && this.prefsClosed() && badge.latest_created_at !== this.loadedLatest) {
-      // Something arrived while the list is open: show it, and it has been seen.
+      // Something arrived while the list is open: show it (it is seen at the next opening).
       await this.loadPage(null);
-      if (badge.unseen_count > 0) bellApi.markSeen().then(() => this.poller.nudge(), () => {});
     }
   }
 

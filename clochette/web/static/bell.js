@@ -31,7 +31,7 @@ export class Bell {
     this.markAll = root.querySelector("#bell-mark-all");
     this.error = root.querySelector("#bell-error");
     this.prefsButton = root.querySelector("#bell-prefs-button");
-    this.prefs = new BellPreferences(root.querySelector("#bell-prefs"), () => this.changed(true));
+    this.prefs = new BellPreferences(root.querySelector("#bell-prefs"), () => this.changed());
     this.poller = new BadgePoller((badge) => this.receive(badge));
     this.badge = EMPTY_BADGE;
     this.tab = "action";
@@ -55,6 +55,7 @@ export class Bell {
     this.markAll.addEventListener("click", () => this.markAllRead());
     this.more.addEventListener("click", () => this.loadPage(this.cursor));
     this.prefsButton.addEventListener("click", () => this.togglePreferences());
+    root.querySelector("#bell-prefs-back").addEventListener("click", () => this.togglePreferences(true));
     this.tablist.addEventListener("keydown", (event) => this.tabKey(event));
     // Escape closes the list from anywhere (the focus may be on the page when a button that
     // had it became disabled) and gives the focus back to the bell.
@@ -162,15 +163,19 @@ export class Bell {
     this.select(TABS[(moves[event.key] + TABS.length) % TABS.length], true);
   }
 
-  togglePreferences() {
+  /** The preferences in place of the tabs and the list, or back (`focusTabs`: to the tab). */
+  togglePreferences(focusTabs = false) {
     const opening = this.prefsClosed();
     this.prefsButton.setAttribute("aria-expanded", String(opening));
     this.tabpanel.hidden = opening;
     this.tablist.hidden = opening;
     if (opening) {
       this.prefs.show();
+      this.render();
     } else {
       this.prefs.hide();
+      this.render();
+      if (focusTabs) this.tabs[TABS.indexOf(this.tab)].focus();
       this.loadPage(null);
     }
   }
@@ -321,7 +326,7 @@ export class Bell {
     this.tabpanel.setAttribute("aria-labelledby", `bell-tab-${this.tab}`);
     this.prefsButton.setAttribute("aria-label", t("bell_preferences"));
     this.prefsButton.title = t("bell_preferences");
-    this.markAll.hidden = this.tab === "archive";
+    this.markAll.hidden = this.tab === "archive" || !this.prefsClosed();
     this.markAll.disabled = !(counts[this.tab] > 0);
     this.more.hidden = !this.cursor;
     this.empty.textContent = t(this.tab === "archive" ? "bell_archive_empty" : "no_notifications");

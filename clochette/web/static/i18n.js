@@ -36,6 +36,7 @@ const STRINGS = {
     bell_prefs_explain:
       "Untick a kind to hide it: its notifications are kept and come back when you tick it again.",
     bell_prefs_save: "Save",
+    bell_prefs_back: "Back to the notifications",
     bell_prefs_saved: "Your notification settings were saved.",
     bell_locked_action: "Always shown: it asks you to do something.",
     bell_locked_security: "Always shown: it concerns the security of your account.",
@@ -159,6 +160,7 @@ const STRINGS = {
     bell_prefs_explain:
       "Vink een soort uit om ze te verbergen: de meldingen blijven bewaard en komen terug zodra je ze weer aanvinkt.",
     bell_prefs_save: "Opslaan",
+    bell_prefs_back: "Terug naar de meldingen",
     bell_prefs_saved: "Je instellingen voor meldingen zijn opgeslagen.",
     bell_locked_action: "Altijd zichtbaar: je moet er iets mee doen.",
     bell_locked_security: "Altijd zichtbaar: het gaat over de beveiliging van je account.",
@@ -283,6 +285,7 @@ const STRINGS = {
     bell_prefs_explain:
       "Décochez un type pour le masquer : ses notifications sont conservées et reviennent dès que vous le cochez à nouveau.",
     bell_prefs_save: "Enregistrer",
+    bell_prefs_back: "Retour aux notifications",
     bell_prefs_saved: "Vos réglages des notifications ont été enregistrés.",
     bell_locked_action: "Toujours affiché : une action de votre part est requise.",
     bell_locked_security: "Toujours affiché : cela concerne la sécurité de votre compte.",
@@ -409,6 +412,7 @@ const STRINGS = {
     bell_prefs_explain:
       "Entfernen Sie den Haken bei einer Art, um sie auszublenden: Ihre Benachrichtigungen bleiben erhalten und erscheinen wieder, sobald Sie den Haken erneut setzen.",
     bell_prefs_save: "Speichern",
+    bell_prefs_back: "Zurück zu den Benachrichtigungen",
     bell_prefs_saved: "Ihre Einstellungen für Benachrichtigungen wurden gespeichert.",
     bell_locked_action: "Immer sichtbar: Sie müssen etwas tun.",
     bell_locked_security: "Immer sichtbar: Es betrifft die Sicherheit Ihres Kontos.",

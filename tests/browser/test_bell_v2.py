@@ -91,6 +91,11 @@ def rows(page: Page) -> Any:
     return page.locator("#bell-list > li")
 
 
+async def loaded(page: Page) -> None:
+    """The current tab's first page has been answered (not merely asked for)."""
+    await expect(page.locator("#bell-tabpanel")).to_have_attribute("aria-busy", "false")
+
+
 async def wait_for_unread(page: Page, count: int) -> None:
     label = f"Notifications, {count} unread" if count else "Notifications"
     await expect(page.locator("#bell-button")).to_have_attribute(
@@ -322,6 +327,7 @@ async def test_preferences_mute_a_type_and_show_locked_types_locked(
         await wait_for_unread(page, 1)
         await settings.click()
         await tab(page, "info").click()
+        await loaded(page)
         await expect(rows(page)).to_have_count(0)
         await expect(tab(page, "info")).to_have_attribute("aria-label", "Information")
 

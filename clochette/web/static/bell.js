@@ -37,6 +37,7 @@ export class Bell {
     this.tab = "action";
     this.rows = [];
     this.cursor = null;
+    this.loading = 0;
     this.loadedLatest = null;
     this.tabs = TABS.map((name) => this.makeTab(name));
     this.tablist.replaceChildren(...this.tabs);
@@ -142,6 +143,7 @@ export class Bell {
     this.prefs.hide();
     this.prefsButton.setAttribute("aria-expanded", "false");
     this.tabpanel.hidden = false;
+    this.tablist.hidden = false;
     this.button.setAttribute("aria-expanded", "false");
     if (returnFocus) this.button.focus();
   }
@@ -186,6 +188,7 @@ export class Bell {
     const tab = this.tab;
     this.error.textContent = "";
     const latest = this.badge.latest_created_at;
+    if (!cursor) this.busy(+1);
     try {
       let rows;
       let next;
@@ -206,8 +209,16 @@ export class Bell {
       if (!cursor) this.loadedLatest = latest;
     } catch (error) {
       this.error.textContent = error.status === 0 ? t("err_network") : t("err_generic", { detail: error.message });
+    } finally {
+      if (!cursor) this.busy(-1);
     }
     this.render();
+  }
+
+  /** While a first page loads, the list says it is busy and "nothing here" waits. */
+  busy(change) {
+    this.loading = (this.loading || 0) + change;
+    this.tabpanel.setAttribute("aria-busy", String(this.loading > 0));
   }
 
   /** A group's items (`?group=KEY`), first page or the next. */
@@ -330,7 +341,7 @@ export class Bell {
     this.markAll.disabled = !(counts[this.tab] > 0);
     this.more.hidden = !this.cursor;
     this.empty.textContent = t(this.tab === "archive" ? "bell_archive_empty" : "no_notifications");
-    this.empty.hidden = this.rows.length > 0;
+    this.empty.hidden = this.rows.length > 0 || this.loading > 0;
     const focused = document.activeElement?.dataset?.focusKey;
     this.list.replaceChildren(
       ...this.rows.map((row) => (row.kind === "item" ? itemRow(row.item, this.on) : this.groupOrItem(row))),

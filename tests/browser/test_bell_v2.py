@@ -434,7 +434,7 @@ def test_every_bell_string_exists_in_all_four_languages() -> None:
     assert keys["nl"] == keys["fr"] == keys["de"] == keys["en"]
     scripts = "".join(path.read_text() for path in sorted(STATIC.glob("bell*.js")))
     used = set(re.findall(r'\bt\("(\w+)"', scripts))
-    used |= set(re.findall(r'"(tab_\w+)"', scripts))
+    used |= set(re.findall(r'"((?:tab|bell)_\w+)"', scripts))
     used |= {f"type_{name.replace('.', '_')}" for name in TYPES}
     assert len(used) > 30
     assert used <= keys["en"], used - keys["en"]

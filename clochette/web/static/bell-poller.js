@@ -22,7 +22,8 @@ const MAX_BACKOFF_SECONDS = 300;
 const MIN_GAP_MS = 1000;
 
 export class BadgePoller {
-  /** `onBadge(body)` gets every 200 body: {unread_count, unseen_count, by_category, latest_created_at}. */
+  /** `onBadge(body)` gets every 200 body:
+   * {unread_count, unseen_count, by_category, latest_created_at}. */
   constructor(onBadge) {
     this.onBadge = onBadge;
     this.etag = null;
@@ -107,7 +108,8 @@ export class BadgePoller {
       // a change already there: the next request shows whether the server holds); else the
       // server's interval.
       const again = applied || response.status === 200;
-      this.schedule(again ? Math.max(0, MIN_GAP_MS - (Date.now() - started)) : this.interval * 1000);
+      const gap = Math.max(0, MIN_GAP_MS - (Date.now() - started));
+      this.schedule(again ? gap : this.interval * 1000);
       if (body) await this.onBadge(body);
     } catch {
       if (controller.signal.aborted) return; // hidden, stopped or nudged: not a failure

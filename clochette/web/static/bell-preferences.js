@@ -4,7 +4,7 @@
 // a disabled, checked box with the reason beside it.
 
 import { loadPreferences, savePreferences } from "./bell-api.js";
-import { t } from "./i18n.js";
+import { language, t } from "./i18n.js";
 
 function typeLabel(type) {
   const key = `type_${type.replace(/\W/g, "_")}`;
@@ -65,7 +65,13 @@ export class BellPreferences {
     }
   }
 
+  /** Redraw in a new display language (a redraw from the badge must not undo unsaved ticks). */
+  relabel() {
+    if (this.language !== language()) this.render();
+  }
+
   render() {
+    this.language = language();
     if (!this.types) {
       this.list.replaceChildren();
       return;

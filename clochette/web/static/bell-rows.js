@@ -68,7 +68,8 @@ function actionButton(name, label, focusKey, onClick) {
 }
 
 /** One notification: clicking it marks it read; beside it "mark as unread" (when read) and
- * "archive" (or "restore" in the archive). `on` holds the callbacks read/unread/archive/unarchive. */
+ * "archive" (or "restore" in the archive). `on` holds the callbacks read, unread, archive and
+ * unarchive. */
 export function itemRow(item, on) {
   const entry = document.createElement("li");
   entry.className = "notification-row";
@@ -87,19 +88,13 @@ export function itemRow(item, on) {
   const actions = document.createElement("div");
   actions.className = "notification-actions";
   const named = { title: item.title };
+  const button = (name, label) =>
+    actionButton(name, t(label, named), `${key}:${name}`, () => on[name](item));
   if (item.archived_at) {
-    actions.append(
-      actionButton("unarchive", t("bell_restore", named), `${key}:unarchive`, () => on.unarchive(item)),
-    );
+    actions.append(button("unarchive", "bell_restore"));
   } else {
-    if (item.read_at) {
-      actions.append(
-        actionButton("unread", t("bell_mark_unread", named), `${key}:unread`, () => on.unread(item)),
-      );
-    }
-    actions.append(
-      actionButton("archive", t("bell_archive", named), `${key}:archive`, () => on.archive(item)),
-    );
+    if (item.read_at) actions.append(button("unread", "bell_mark_unread"));
+    actions.append(button("archive", "bell_archive"));
   }
   entry.append(main, actions);
   return entry;
@@ -186,14 +181,10 @@ function singleRow(row, on) {
   const actions = document.createElement("div");
   actions.className = "notification-actions";
   const named = { title: group.title };
-  if (group.unread_count === 0) {
-    actions.append(
-      actionButton("unread", t("bell_mark_unread", named), `${key}:unread`, () => on.single(row, "unread")),
-    );
-  }
-  actions.append(
-    actionButton("archive", t("bell_archive", named), `${key}:archive`, () => on.single(row, "archive")),
-  );
+  const button = (name, label) =>
+    actionButton(name, t(label, named), `${key}:${name}`, () => on.single(row, name));
+  if (group.unread_count === 0) actions.append(button("unread", "bell_mark_unread"));
+  actions.append(button("archive", "bell_archive"));
   entry.append(main, actions);
   return entry;
 }

@@ -4,18 +4,27 @@
 //
 // Seen is not read: opening the bell marks everything seen (the dot goes out), an item stays
 // unread (bold) until it is clicked. The badge is long-polled by bell-poller.js; the calls are in
-// bell-api.js, the rows in bell-rows.js, the preferences in bell-preferences.js.
+// bell-api.js, the rows in bell-rows.js, the tabs in bell-tabs.js, the preferences in
+// bell-preferences.js. The counts shown come from the server: after a change made here the poller
+// is nudged and the new badge follows at once.
 
 import * as bellApi from "./bell-api.js";
 import { BadgePoller } from "./bell-poller.js";
 import { BellPreferences } from "./bell-preferences.js";
 import { groupRow, itemRow } from "./bell-rows.js";
+import { BellTabs } from "./bell-tabs.js";
 import { t } from "./i18n.js";
 
 const PAGE_SIZE = 10;
-const TABS = [...bellApi.CATEGORIES, "archive"];
-const TAB_LABELS = { action: "tab_action", info: "tab_info", security: "tab_security", archive: "tab_archive" };
 const EMPTY_BADGE = { unread_count: 0, unseen_count: 0, by_category: {}, latest_created_at: null };
+const CALLS = {
+  read: bellApi.markRead,
+  unread: bellApi.markUnread,
+  archive: bellApi.archive,
+  unarchive: bellApi.unarchive,
+};
+// How an item's action moves its group's unread count.
+const UNREAD_DELTA = { read: -1, unread: 1 };
 
 export class Bell {
   constructor(root) {
@@ -23,7 +32,6 @@ export class Bell {
     this.button = root.querySelector("#bell-button");
     this.dot = root.querySelector("#bell-dot");
     this.panel = root.querySelector("#bell-panel");
-    this.tablist = root.querySelector("#bell-tabs");
     this.tabpanel = root.querySelector("#bell-tabpanel");
     this.list = root.querySelector("#bell-list");
     this.empty = root.querySelector("#bell-empty");
@@ -31,23 +39,24 @@ export class Bell {
     this.markAll = root.querySelector("#bell-mark-all");
     this.error = root.querySelector("#bell-error");
     this.prefsButton = root.querySelector("#bell-prefs-button");
-    this.prefs = new BellPreferences(root.querySelector("#bell-prefs"), () => this.changed());
+    this.prefs = new BellPreferences(root.querySelector("#bell-prefs"), () => this.poller.nudge());
+    this.tabs = new BellTabs(root.querySelector("#bell-tabs"), (name, focus) =>
+      this.select(name, focus),
+    );
     this.poller = new BadgePoller((badge) => this.receive(badge));
     this.badge = EMPTY_BADGE;
     this.tab = "action";
-    this.rows = [];
+    this.rows = []; // {kind: "item", item} or {kind: "group", group, open, items, cursor}
     this.cursor = null;
     this.loading = 0;
     this.loadedLatest = null;
-    this.tabs = TABS.map((name) => this.makeTab(name));
-    this.tablist.replaceChildren(...this.tabs);
     this.on = {
       read: (item) => this.act(item, "read"),
       unread: (item) => this.act(item, "unread"),
       archive: (item) => this.act(item, "archive"),
       unarchive: (item) => this.act(item, "unarchive"),
-      toggle: (row) => this.toggleGroup(row),
       single: (row, action) => this.single(row, action),
+      toggle: (row) => this.toggleGroup(row),
       readGroup: (row) => this.readGroup(row),
       moreOfGroup: (row) => this.loadGroup(row, row.cursor),
     };
@@ -56,27 +65,19 @@ export class Bell {
     this.markAll.addEventListener("click", () => this.markAllRead());
     this.more.addEventListener("click", () => this.loadPage(this.cursor));
     this.prefsButton.addEventListener("click", () => this.togglePreferences());
-    root.querySelector("#bell-prefs-back").addEventListener("click", () => this.togglePreferences(true));
-    this.tablist.addEventListener("keydown", (event) => this.tabKey(event));
+    root
+      .querySelector("#bell-prefs-back")
+      .addEventListener("click", () => this.togglePreferences(true));
     // Escape closes the list from anywhere (the focus may be on the page when a button that
     // had it became disabled) and gives the focus back to the bell.
     document.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && this.isOpen()) this.close(true);
     });
+    // A click outside closes it; a click on a row that a redraw has just replaced does not.
     document.addEventListener("click", (event) => {
-      if (this.isOpen() && event.target.isConnected && !this.root.contains(event.target)) this.close();
+      const outside = event.target.isConnected && !this.root.contains(event.target);
+      if (this.isOpen() && outside) this.close();
     });
-  }
-
-  makeTab(name) {
-    const tab = document.createElement("button");
-    tab.type = "button";
-    tab.setAttribute("role", "tab");
-    tab.id = `bell-tab-${name}`;
-    tab.dataset.tab = name;
-    tab.setAttribute("aria-controls", "bell-tabpanel");
-    tab.addEventListener("click", () => this.select(name));
-    return tab;
   }
 
   start() {
@@ -94,20 +95,13 @@ export class Bell {
     this.render();
   }
 
-  /** A new badge from the poller: redraw, and reload an open list when something arrived. */
+  /** A new badge from the poller: redraw, and reload an open list when something arrived (it is
+   * seen at the next opening). */
   async receive(badge) {
     this.badge = badge;
     this.render();
-    if (this.isOpen() && this.prefsClosed() && badge.latest_created_at !== this.loadedLatest) {
-      // Something arrived while the list is open: show it (it is seen at the next opening).
-      await this.loadPage(null);
-    }
-  }
-
-  /** After a change made here: ask the server for the new badge (and reload the list). */
-  async changed(reload = false) {
-    this.poller.nudge();
-    if (reload) await this.loadPage(null);
+    const arrived = badge.latest_created_at !== this.loadedLatest;
+    if (this.isOpen() && this.prefsClosed() && arrived) await this.loadPage(null);
   }
 
   isOpen() {
@@ -121,7 +115,8 @@ export class Bell {
   async open() {
     this.panel.hidden = false;
     this.button.setAttribute("aria-expanded", "true");
-    // Open where something waits: the first tab with unread items, else the last one chosen.
+    // Open where something waits: the tab left open if it has unread items, else the first
+    // category that has.
     const counts = this.badge.by_category || {};
     const waiting = bellApi.CATEGORIES.find((name) => counts[name] > 0);
     if (waiting && !(counts[this.tab] > 0)) this.tab = waiting;
@@ -132,7 +127,7 @@ export class Bell {
         this.render();
         this.poller.nudge();
       },
-      () => {}, // the dot stays; the next open tries again
+      () => {}, // the dot stays; the next opening tries again
     );
     await Promise.all([seen, this.loadPage(null)]);
   }
@@ -143,7 +138,7 @@ export class Bell {
     this.prefs.hide();
     this.prefsButton.setAttribute("aria-expanded", "false");
     this.tabpanel.hidden = false;
-    this.tablist.hidden = false;
+    this.tabs.tablist.hidden = false;
     this.button.setAttribute("aria-expanded", "false");
     if (returnFocus) this.button.focus();
   }
@@ -153,62 +148,62 @@ export class Bell {
     this.rows = [];
     this.cursor = null;
     this.render();
-    if (focus) this.tabs[TABS.indexOf(name)].focus();
+    if (focus) this.tabs.focus(name);
     await this.loadPage(null);
   }
 
-  tabKey(event) {
-    const index = TABS.indexOf(this.tab);
-    const moves = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: TABS.length - 1 };
-    if (!(event.key in moves)) return;
-    event.preventDefault();
-    this.select(TABS[(moves[event.key] + TABS.length) % TABS.length], true);
-  }
-
-  /** The preferences in place of the tabs and the list, or back (`focusTabs`: to the tab). */
-  togglePreferences(focusTabs = false) {
+  /** The preferences in place of the tabs and the list, or back (`focusTab`: on the tab). */
+  togglePreferences(focusTab = false) {
     const opening = this.prefsClosed();
     this.prefsButton.setAttribute("aria-expanded", String(opening));
     this.tabpanel.hidden = opening;
-    this.tablist.hidden = opening;
+    this.tabs.tablist.hidden = opening;
     if (opening) {
       this.prefs.show();
       this.render();
-    } else {
-      this.prefs.hide();
-      this.render();
-      if (focusTabs) this.tabs[TABS.indexOf(this.tab)].focus();
-      this.loadPage(null);
+      return;
     }
+    this.prefs.hide();
+    this.render();
+    if (focusTab) this.tabs.focus(this.tab);
+    this.loadPage(null);
+  }
+
+  fail(error) {
+    this.error.textContent =
+      error.status === 0 ? t("err_network") : t("err_generic", { detail: error.message });
   }
 
   /** The first page (cursor null) or the next one of the current tab: groups for a category,
-   * items for the archive. */
+   * items for the archive. Groups that were open stay open. */
   async loadPage(cursor) {
     const tab = this.tab;
-    this.error.textContent = "";
     const latest = this.badge.latest_created_at;
+    const page = { limit: PAGE_SIZE, cursor };
+    this.error.textContent = "";
     if (!cursor) this.busy(+1);
     try {
       let rows;
       let next;
       if (tab === "archive") {
-        const page = await bellApi.listNotifications({ status: "archived" }, { limit: PAGE_SIZE, cursor });
-        rows = page.items.map((item) => ({ kind: "item", item }));
-        next = page.next_cursor;
+        const answer = await bellApi.listNotifications({ status: "archived" }, page);
+        rows = answer.items.map((item) => ({ kind: "item", item }));
+        next = answer.next_cursor;
       } else {
-        const page = await bellApi.listGroups(tab, { limit: PAGE_SIZE, cursor });
+        const answer = await bellApi.listGroups(tab, page);
         const open = new Set(this.rows.filter((row) => row.open).map((row) => row.group.key));
-        rows = page.items.map((group) => ({ kind: "group", group, open: false, items: [], cursor: null }));
-        if (!cursor) for (const row of rows) if (open.has(row.group.key) && row.group.count > 1) this.loadGroup(row, null);
-        next = page.next_cursor;
+        rows = answer.items.map((group) => ({ kind: "group", group, open: false, items: [] }));
+        for (const row of rows) {
+          if (!cursor && open.has(row.group.key) && row.group.count > 1) this.loadGroup(row, null);
+        }
+        next = answer.next_cursor;
       }
       if (tab !== this.tab) return; // another tab was chosen meanwhile
       this.rows = cursor ? [...this.rows, ...rows] : rows;
       this.cursor = next;
       if (!cursor) this.loadedLatest = latest;
     } catch (error) {
-      this.error.textContent = error.status === 0 ? t("err_network") : t("err_generic", { detail: error.message });
+      this.fail(error);
     } finally {
       if (!cursor) this.busy(-1);
     }
@@ -217,28 +212,24 @@ export class Bell {
 
   /** While a first page loads, the list says it is busy and "nothing here" waits. */
   busy(change) {
-    this.loading = (this.loading || 0) + change;
+    this.loading += change;
     this.tabpanel.setAttribute("aria-busy", String(this.loading > 0));
   }
 
   /** A group's items (`?group=KEY`), first page or the next. */
   async loadGroup(row, cursor) {
     try {
-      const page = await bellApi.listNotifications({ group: row.group.key }, { limit: PAGE_SIZE, cursor });
-      row.items = cursor ? [...row.items, ...page.items] : page.items;
-      row.cursor = page.next_cursor;
+      const answer = await bellApi.listNotifications(
+        { group: row.group.key },
+        { limit: PAGE_SIZE, cursor },
+      );
+      row.items = cursor ? [...row.items, ...answer.items] : answer.items;
+      row.cursor = answer.next_cursor;
       row.open = true;
     } catch (error) {
-      this.error.textContent = t("err_generic", { detail: error.message });
+      this.fail(error);
     }
     this.render();
-  }
-
-  /** A group of one is shown as its item; its item is loaded on first use. */
-  async single(row, action) {
-    if (!row.items.length) await this.loadGroup(row, null);
-    row.open = false;
-    if (row.items[0]) await this.act(row.items[0], action, row);
   }
 
   async toggleGroup(row) {
@@ -250,31 +241,36 @@ export class Bell {
     }
   }
 
-  /** read, unread, archive or unarchive one item; the counts follow from the server. */
+  /** A group of one is shown as its item; the item (its id) is loaded on first use. */
+  async single(row, action) {
+    if (!row.items.length) await this.loadGroup(row, null);
+    row.open = false;
+    if (row.items[0]) await this.act(row.items[0], action, row);
+  }
+
+  /** read, unread, archive or unarchive one item. */
   async act(item, action, owner = this.ownerOf(item)) {
     if (action === "read" && item.read_at) return;
     try {
-      await bellApi[{ read: "markRead", unread: "markUnread" }[action] || action](item.id);
+      await CALLS[action](item.id);
     } catch (error) {
-      this.error.textContent = t("err_generic", { detail: error.message });
+      this.fail(error);
       return;
     }
-    const now = new Date().toISOString();
     const wasUnread = !item.read_at;
     if (action === "read") {
-      item.read_at = now;
-      item.seen_at ??= now;
+      item.read_at = new Date().toISOString();
     } else if (action === "unread") {
       item.read_at = null;
     } else {
       this.remove(item, owner);
     }
     if (owner?.group) {
-      const delta = action === "read" ? -1 : action === "unread" ? 1 : action === "archive" && wasUnread ? -1 : 0;
+      const delta = UNREAD_DELTA[action] ?? (action === "archive" && wasUnread ? -1 : 0);
       owner.group.unread_count = Math.max(0, owner.group.unread_count + delta);
     }
     this.render();
-    this.changed();
+    this.poller.nudge();
   }
 
   ownerOf(item) {
@@ -291,39 +287,35 @@ export class Bell {
     }
   }
 
-  async readGroup(row) {
+  /** Read-all of a scope: `{group}` or `{category}`; `rows` are the rows it reads. */
+  async readScope(scope, rows) {
     try {
-      await bellApi.readAll({ group: row.group.key });
+      await bellApi.readAll(scope);
     } catch (error) {
-      this.error.textContent = t("err_generic", { detail: error.message });
-      return;
+      this.fail(error);
+      return false;
     }
     const now = new Date().toISOString();
-    for (const item of row.items) item.read_at ??= now;
-    row.group.unread_count = 0;
-    this.render();
-    this.changed();
+    for (const row of rows) {
+      if (row.group) row.group.unread_count = 0;
+      for (const item of row.items || [row.item]) item.read_at ??= now;
+    }
+    this.poller.nudge();
+    return true;
+  }
+
+  async readGroup(row) {
+    if (await this.readScope({ group: row.group.key }, [row])) this.render();
   }
 
   /** Read-all of the current tab's category. */
   async markAllRead() {
-    try {
-      await bellApi.readAll({ category: this.tab });
-    } catch (error) {
-      this.error.textContent = t("err_generic", { detail: error.message });
-      return;
-    }
-    const now = new Date().toISOString();
-    for (const row of this.rows) {
-      if (row.group) row.group.unread_count = 0;
-      for (const item of row.items || []) item.read_at ??= now;
-    }
+    if (!(await this.readScope({ category: this.tab }, this.rows))) return;
     this.badge = { ...this.badge, by_category: { ...this.badge.by_category, [this.tab]: 0 } };
     const hadFocus = document.activeElement === this.markAll;
     this.render();
     // The button is disabled now, which would drop the focus on the page: keep it in the list.
     if (hadFocus) this.panel.querySelector("h2").focus();
-    this.changed();
   }
 
   /** Redraw from state; called after every change and on a language switch. */
@@ -331,9 +323,11 @@ export class Bell {
     const { unread_count: unread, unseen_count: unseen } = this.badge;
     const counts = this.badge.by_category || {};
     this.dot.hidden = !(unseen > 0);
-    this.button.setAttribute("aria-label", unread ? t("bell_unread", { count: unread }) : t("bell"));
-    this.tablist.setAttribute("aria-label", t("bell_tabs"));
-    for (const tab of this.tabs) this.renderTab(tab, counts[tab.dataset.tab] || 0);
+    this.button.setAttribute(
+      "aria-label",
+      unread ? t("bell_unread", { count: unread }) : t("bell"),
+    );
+    this.tabs.render(this.tab, counts);
     this.tabpanel.setAttribute("aria-labelledby", `bell-tab-${this.tab}`);
     this.prefsButton.setAttribute("aria-label", t("bell_preferences"));
     this.prefsButton.title = t("bell_preferences");
@@ -343,34 +337,16 @@ export class Bell {
     this.empty.textContent = t(this.tab === "archive" ? "bell_archive_empty" : "no_notifications");
     this.empty.hidden = this.rows.length > 0 || this.loading > 0;
     const focused = document.activeElement?.dataset?.focusKey;
-    this.list.replaceChildren(
-      ...this.rows.map((row) => (row.kind === "item" ? itemRow(row.item, this.on) : this.groupOrItem(row))),
-    );
+    this.list.replaceChildren(...this.rows.map((row) => this.renderRow(row)));
     // Keep the focus on the same control across a redraw (keyboard users).
     if (focused) this.list.querySelector(`[data-focus-key="${CSS.escape(focused)}"]`)?.focus();
-    this.prefs.render();
+    this.prefs.relabel();
   }
 
-  groupOrItem(row) {
+  renderRow(row) {
+    if (row.kind === "item") return itemRow(row.item, this.on);
+    // A group of one whose item is loaded is that item.
     if (row.group.count === 1 && row.items.length === 1) return itemRow(row.items[0], this.on);
     return groupRow(row, this.on);
-  }
-
-  renderTab(tab, count) {
-    const name = tab.dataset.tab;
-    const selected = name === this.tab;
-    tab.setAttribute("aria-selected", String(selected));
-    tab.tabIndex = selected ? 0 : -1;
-    const label = t(TAB_LABELS[name]);
-    const children = [label];
-    if (name !== "archive" && count > 0) {
-      const badge = document.createElement("span");
-      badge.className = "tab-count";
-      badge.setAttribute("aria-hidden", "true");
-      badge.textContent = String(count);
-      children.push(" ", badge);
-    }
-    tab.replaceChildren(...children);
-    tab.setAttribute("aria-label", name !== "archive" && count > 0 ? t("bell_tab_unread", { label, count }) : label);
   }
 }

@@ -64,6 +64,7 @@ async def signed_in(
         problems: list[str] = []
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(str(e)))
+        await page.context.add_init_script(user.device_script())
         if route is not None:
             await page.route(UNREAD_COUNT, route)
         try:

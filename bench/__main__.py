@@ -1,7 +1,7 @@
 """`make bench`: every benchmark in one run, each figure measured against its baseline in the
 same run (the machine is shared and noisy: ratios are what count).
 
-    python -m bench [--quick] [--only ingest,auth,api]
+    python -m bench [--quick] [--only ingest,auth,api,longpoll]
 
 Prints one table and writes `.clochette/bench/latest.json`.
 """
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import bench_auth, bench_ingest, bench_notifier_api
+from bench import bench_auth, bench_ingest, bench_longpoll, bench_notifier_api
 from clochette.machine import git_sha, machine
 from shared.logging import configure_logging
 from shared.settings import clochette_home
@@ -91,7 +91,16 @@ def _auth(quick: bool) -> dict[str, Any]:
     }
 
 
-SUITES: dict[str, Suite] = {"ingest": _ingest, "api": _api, "auth": _auth}
+def _longpoll(quick: bool) -> dict[str, Any]:
+    return bench_longpoll.run()  # one size: the target is about holding >= 2,000 at once
+
+
+SUITES: dict[str, Suite] = {
+    "ingest": _ingest,
+    "api": _api,
+    "auth": _auth,
+    "longpoll": _longpoll,
+}
 
 # A figure without a check is reported (printed, no verdict).
 TARGETS: dict[str, tuple[str, Callable[[float], bool] | None]] = {
@@ -110,13 +119,17 @@ TARGETS: dict[str, tuple[str, Callable[[float], bool] | None]] = {
     "unread_count_p99_ms_at_64": ("< 25 ms", lambda v: v < 25),
     "login_ratio_vs_argon2": (">= 0.9", lambda v: v >= 0.9),
     "me_p99_ms_during_login_load": ("< 50 ms", lambda v: v < 50),
+    "longpoll_held": (">= 2,000", lambda v: v >= 2_000),
+    "longpoll_peak_rss_mb": ("< 250 MB", lambda v: v < 250),
+    "longpoll_wake_p50_ms": ("reported", None),
+    "longpoll_wake_p99_ms": ("<= 150 ms", lambda v: v <= 150),
 }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="shorter runs (a smoke test)")
-    parser.add_argument("--only", default="ingest,api,auth", help="comma-separated suites")
+    parser.add_argument("--only", default="ingest,api,auth,longpoll", help="comma-separated suites")
     args = parser.parse_args()
     # the table is the output: set-up chatter (migrations, seeded users) only when it goes wrong
     configure_logging(level=os.environ.get("LOG_LEVEL", "WARNING"), fmt="console")

@@ -135,6 +135,28 @@ def internal_app(route_handlers: Sequence[Any]) -> Litestar:
     )
 
 
+_STOPPING_HOOKS = "server_stopping_hooks"
+
+
+def on_server_stopping(app: Litestar, hook: Callable[[], None]) -> None:
+    """Call `hook` as soon as the server (a `Server`) begins its graceful shutdown, before it waits
+    for the requests in flight: a request held open on purpose (a long poll) can then be answered
+    at once instead of holding up the shutdown until it is cut off."""
+    app.state.setdefault(_STOPPING_HOOKS, []).append(hook)
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server, running the app's `on_server_stopping` hooks when it starts stopping
+    (uvicorn sends the lifespan shutdown only after every request in flight has ended)."""
+
+    async def shutdown(self, sockets: list[Any] | None = None) -> None:
+        app = self.config.app
+        if isinstance(app, Litestar):
+            for hook in app.state.get(_STOPPING_HOOKS, ()):
+                hook()
+        await super().shutdown(sockets)
+
+
 def _server(app: Litestar, host: str, port: int) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
@@ -146,7 +168,7 @@ def _server(app: Litestar, host: str, port: int) -> uvicorn.Server:
         timeout_graceful_shutdown=10,
         server_header=False,
     )
-    return uvicorn.Server(config)
+    return Server(config)
 
 
 def serve(

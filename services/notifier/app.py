@@ -9,7 +9,9 @@ from typing import Any
 
 from litestar import Litestar
 
+from services.notifier.api.groups import notification_groups
 from services.notifier.api.http_metrics import instrument_http
+from services.notifier.api.longpoll_wiring import LongPolling
 from services.notifier.api.wiring import api_lifespan, api_route_handlers
 from services.notifier.asyncapi import asyncapi_route
 from services.notifier.ingest.consumer import IngestConsumer, build_ingest_consumer
@@ -49,6 +51,7 @@ def create_app(settings: Settings, *, notifier: NotifierSettings | None = None) 
     kafka_security = KafkaSecurity.from_settings(settings)
     probe = BrokerProbe(settings.kafka_bootstrap_servers, security=kafka_security)
     running: list[IngestConsumer] = []
+    long_polling = LongPolling(settings, notifier)
 
     @asynccontextmanager
     async def ingest(app: Litestar) -> AsyncIterator[None]:
@@ -87,6 +90,7 @@ def create_app(settings: Settings, *, notifier: NotifierSettings | None = None) 
                     "database": database.readiness,
                     "broker": probe.check,
                     "consumer": consumer_ready,
+                    "longpoll": long_polling.readiness,
                 }
             ),
             *api_route_handlers(),
@@ -97,9 +101,15 @@ def create_app(settings: Settings, *, notifier: NotifierSettings | None = None) 
             "1.0.0",
             "Per-user notifications behind the bell: list, unread count, mark as read.",
         ),
-        lifespan=[database.lifespan, ingest, api_lifespan(settings, notifier)],
+        lifespan=[
+            database.lifespan,
+            ingest,
+            api_lifespan(settings, notifier),
+            long_polling.lifespan,
+        ],
         on_app_init=[
             instrument_http,
+            notification_groups(settings),  # GET /v1/notifications/groups
             # The bell polls from the web app's origin and must read ETag and X-Poll-Interval;
             # If-None-Match is not a CORS-safelisted header, so the preflight must allow it.
             # Bell v2: the long poll sends Prefer and reads Preference-Applied; the preferences

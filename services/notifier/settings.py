@@ -27,6 +27,12 @@ class NotifierSettings(BaseSettings):
     # The bell API.
     poll_interval_seconds: int = Field(30, alias="NOTIFIER_POLL_INTERVAL", ge=1)
     retention_days: int = Field(180, alias="NOTIFIER_RETENTION_DAYS", ge=1)
+    # Long polling of the unread count (`Prefer: wait=N`): requests held at once per process
+    # (0 turns long polling off), and the longest wait applied (a longer one is clamped).
+    longpoll_max_held: int = Field(10_000, alias="NOTIFIER_LONGPOLL_MAX_HELD", ge=0)
+    longpoll_max_wait_seconds: int = Field(
+        30, alias="NOTIFIER_LONGPOLL_MAX_WAIT_SECONDS", ge=1, le=30
+    )
     # The ingest.
 
     ingest_enabled: bool = Field(True, alias="NOTIFIER_INGEST_ENABLED")

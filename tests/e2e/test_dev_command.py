@@ -114,7 +114,8 @@ def test_dev_serves_both_services_and_ctrl_c_leaves_nothing(dev: DevRun) -> None
     status, body = get_json(f"http://127.0.0.1:{env['AUTH_PORT']}/health/ready")
     assert (status, body["status"]) == (200, "ready")
     status, body = get_json(f"http://127.0.0.1:{env['NOTIFIER_PORT']}/health/ready")
-    assert (status, body["checks"]) == (200, {"database": "ok", "broker": "ok", "consumer": "ok"})
+    checks = {"database": "ok", "broker": "ok", "consumer": "ok", "longpoll": "ok"}
+    assert (status, body["checks"]) == (200, checks)
     banner = "\n".join(dev.lines)
     assert f"http://127.0.0.1:{env['AUTH_PORT']}" in banner
     assert f"http://127.0.0.1:{env['NOTIFIER_PORT']}" in banner

@@ -54,7 +54,12 @@ async def test_notifier_ready_needs_database_broker_and_consumer(
             await asyncio.sleep(0.2)
             ready = await client.get("/health/ready")
     assert ready.status_code == 200, ready.text
-    assert ready.json()["checks"] == {"database": "ok", "broker": "ok", "consumer": "ok"}
+    assert ready.json()["checks"] == {
+        "database": "ok",
+        "broker": "ok",
+        "consumer": "ok",
+        "longpoll": "ok",
+    }
 
 
 async def test_notifier_not_ready_without_broker(database_url: str) -> None:

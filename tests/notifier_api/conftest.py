@@ -25,6 +25,7 @@ import uvicorn
 from clochette.devstack import free_port
 from clochette.jwks_stub import JwksServer, SigningKey, mint
 from services.notifier.app import create_app
+from services.notifier.categories import category_of
 from shared.db import create_pool
 from shared.settings import Settings
 
@@ -138,29 +139,44 @@ async def insert_notification(
     created_at: datetime | None = None,
     read: bool = False,
 ) -> uuid.UUID:
-    """The ingest's write, for one notification, inside the caller's transaction."""
+    """The ingest's write, for one notification, inside the caller's transaction: the row with
+    its category, and each counter raised when the row is visible (the user's muted types)."""
     notification_id = uuid.uuid4()
+    params = params if params is not None else PAYMENT
+    category = str(category_of(notification_type, params))
     created = await conn.fetchval(
-        """INSERT INTO notifications (id, user_id, event_id, type, params, created_at, read_at)
-           VALUES ($1, $2, $3, $4, $5, coalesce($6, now()),
-                   CASE WHEN $7 THEN coalesce($6, now()) END)
+        """INSERT INTO notifications
+               (id, user_id, event_id, type, params, category, created_at, read_at, seen_at)
+           VALUES ($1, $2, $3, $4, $5, $6, coalesce($7, now()),
+                   CASE WHEN $8 THEN coalesce($7, now()) END,
+                   CASE WHEN $8 THEN coalesce($7, now()) END)
            RETURNING created_at""",
         notification_id,
         user_id,
         uuid.uuid4(),
         notification_type,
-        params if params is not None else PAYMENT,
+        params,
+        category,
         created_at,
         read,
     )
     await conn.execute(
-        """UPDATE recipients
-           SET unread_count = unread_count + $2, version = version + 1,
-               latest_created_at = greatest(latest_created_at, $3), updated_at = now()
-           WHERE user_id = $1""",
+        """UPDATE recipients r
+           SET (unread_count, unseen_count, unread_action, unread_info, unread_security) = (
+                   SELECT r.unread_count + v, r.unseen_count + v,
+                          r.unread_action + v * ($2 = 'action')::int,
+                          r.unread_info + v * ($2 = 'info')::int,
+                          r.unread_security + v * ($2 = 'security')::int
+                   FROM (SELECT (NOT $4 AND ($2 <> 'info' OR $5 <> ALL (r.muted_types)))::int
+                         AS v) x),
+               version = r.version + 1,
+               latest_created_at = greatest(r.latest_created_at, $3), updated_at = now()
+           WHERE r.user_id = $1""",
         user_id,
-        0 if read else 1,
+        category,
         created,
+        read,
+        notification_type,
     )
     return notification_id
 

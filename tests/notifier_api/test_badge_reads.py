@@ -48,8 +48,8 @@ async def small_pool(database_url: str) -> AsyncIterator[asyncpg.Pool[Any]]:
 async def add_recipient(pool: asyncpg.Pool[Any], unread: int) -> uuid.UUID:
     user = uuid.uuid4()
     await pool.execute(
-        "INSERT INTO recipients (user_id, organization_id, unread_count, version) "
-        "VALUES ($1, $2, $3, $4)",
+        "INSERT INTO recipients (user_id, organization_id, unread_count, unread_info, version) "
+        "VALUES ($1, $2, $3, $3, $4)",
         user,
         uuid.uuid4(),
         unread,
@@ -91,7 +91,8 @@ async def test_a_poll_sees_every_change_committed_before_its_query(
             # Every poll has queued once the batch's read asks the pool for a connection.
             await wait_for(lambda: counting.acquired == 1)
             await writer.execute(
-                "UPDATE recipients SET unread_count = 7, version = version + 1 WHERE user_id = $1",
+                "UPDATE recipients SET unread_count = 7, unread_info = 7, version = version + 1 "
+                "WHERE user_id = $1",
                 user,
             )
         answers = await asyncio.gather(*polls)

@@ -81,6 +81,12 @@ async def test_openapi_documents_the_bell_with_bearer_security(bell: Bell) -> No
         ("get", "/v1/notifications/unread-count"),
         ("post", "/v1/notifications/{notification_id}/read"),
         ("post", "/v1/notifications/read-all"),
+        ("post", "/v1/notifications/seen"),
+        ("post", "/v1/notifications/{notification_id}/unread"),
+        ("post", "/v1/notifications/{notification_id}/archive"),
+        ("post", "/v1/notifications/{notification_id}/unarchive"),
+        ("get", "/v1/notification-preferences"),
+        ("put", "/v1/notification-preferences"),
     }
     for method, path in operations:
         operation = document["paths"][path][method]
@@ -91,7 +97,11 @@ async def test_openapi_documents_the_bell_with_bearer_security(bell: Bell) -> No
     assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 100)
     status = next(p for p in listing["parameters"] if p["name"] == "status")
     reference = status["schema"]["allOf"][0]["$ref"].rsplit("/", 1)[1]
-    assert sorted(document["components"]["schemas"][reference]["enum"]) == ["all", "unread"]
+    assert sorted(document["components"]["schemas"][reference]["enum"]) == [
+        "all",
+        "archived",
+        "unread",
+    ]
     badge = document["paths"]["/v1/notifications/unread-count"]["get"]["responses"]["200"]
     assert set(badge["headers"]) >= {"ETag", "X-Poll-Interval", "Cache-Control"}
     assert badge["content"]["application/json"]["schema"] == {

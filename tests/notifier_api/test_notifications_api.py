@@ -67,6 +67,9 @@ async def test_list_is_newest_first_rendered_in_the_users_language(bell: Bell) -
             "due_date": "2026-10-31",
             "amount_due": {"amount": "99.5", "currency": "EUR"},
         },
+        "category": "action",
+        "seen_at": None,
+        "archived_at": None,
     }
 
 
@@ -142,7 +145,16 @@ async def test_unread_filter_and_read_state(bell: Bell) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["limit=0", "limit=101", "limit=-1", "limit=abc", "status=archived", "status="],
+    [
+        "limit=0",
+        "limit=101",
+        "limit=-1",
+        "limit=abc",
+        "status=deleted",
+        "status=",
+        "category=urgent",
+        "group=yesterday",
+    ],
 )
 async def test_bad_query_parameters_are_422_problems(bell: Bell, query: str) -> None:
     user = await bell.add_user()
@@ -199,7 +211,12 @@ async def test_unread_count_headers_and_conditional_polling(bell: Bell) -> None:
 
     first = await bell.client.get("/v1/notifications/unread-count", headers=user.headers)
     assert first.status_code == 200
-    assert first.json() == {"unread_count": 1, "latest_created_at": "2026-11-28T09:15:00Z"}
+    assert first.json() == {
+        "unread_count": 1,
+        "unseen_count": 1,
+        "by_category": {"action": 0, "info": 1, "security": 0},
+        "latest_created_at": "2026-11-28T09:15:00Z",
+    }
     etag = first.headers["etag"]
     assert etag.startswith('"')  # strong: no W/ prefix
     assert etag.endswith('"')
@@ -233,7 +250,12 @@ async def test_unread_count_of_a_user_without_notifications(bell: Bell) -> None:
         "/v1/notifications/unread-count",
         headers={**user.headers, "If-None-Match": first.headers["etag"]},
     )
-    assert first.json() == {"unread_count": 0, "latest_created_at": None}
+    assert first.json() == {
+        "unread_count": 0,
+        "unseen_count": 0,
+        "by_category": {"action": 0, "info": 0, "security": 0},
+        "latest_created_at": None,
+    }
     assert second.status_code == 304
 
 

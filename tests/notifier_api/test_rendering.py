@@ -704,9 +704,10 @@ def test_compiled_catalogs_are_up_to_date(po_path: Path) -> None:
 
 @pytest.mark.parametrize("po_path", catalog_paths(), ids=lambda p: p.parent.parent.name)
 def test_catalogs_translate_exactly_the_messages_of_the_code(po_path: Path) -> None:
-    source = Path(__file__).parents[2] / "services" / "notifier" / "api" / "wording.py"
+    api = Path(__file__).parents[2] / "services" / "notifier" / "api"
     in_code = {
         message if isinstance(message, str) else message[0]
+        for source in (api / "wording.py", api / "summaries.py")
         for _lineno, message, _comments, _context in extract_from_file("python", source)
     }
     with po_path.open("rb") as handle:

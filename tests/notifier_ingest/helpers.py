@@ -16,6 +16,7 @@ from uuid import UUID
 import asyncpg
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from services.notifier.api.sql import COUNTER_DRIFT
 from services.notifier.settings import IngestTopics, NotifierSettings
 from shared.events.examples import EXAMPLE_DATA
 from shared.topics import DEFAULT_PARTITIONS, TopicSpec, ensure_topics
@@ -211,15 +212,9 @@ async def count_notifications(database_url: str) -> int:
 
 
 async def badge_drift(database_url: str) -> list[asyncpg.Record]:
-    """Recipients whose unread_count differs from their unread notifications (must be none)."""
-    return await fetch(
-        database_url,
-        """SELECT r.user_id, r.unread_count, count(n.id) AS unread
-           FROM recipients r LEFT JOIN notifications n
-             ON n.user_id = r.user_id AND n.read_at IS NULL
-           GROUP BY r.user_id, r.unread_count
-           HAVING r.unread_count <> count(n.id)""",
-    )
+    """Recipients any of whose counters (unread, per category, unseen) differs from a recount of
+    their visible rows (must be none): services.notifier.api.invariants."""
+    return await fetch(database_url, COUNTER_DRIFT)
 
 
 def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:

@@ -49,6 +49,7 @@ def _event(
         '{"status": "full"}',
         datetime(2026, 11, 28, 9, tzinfo=UTC),
         _Record(),
+        "info",
     )
 
 

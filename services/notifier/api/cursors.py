@@ -1,9 +1,10 @@
 """Opaque keyset cursors for the notification list.
 
-A cursor carries the (created_at, id) of the last item of a page and a MAC over it and the
-user it was issued to, under a key derived from CLOCHETTE_SECRET_KEY: a client can neither
-forge a position nor replay another user's cursor. (The query is scoped to the token's user
-anyway; the MAC turns tampering into a clear 422 instead of a silently odd page.)
+A cursor carries the (created_at, id) of the last item of a page and a MAC over it, the user
+and the filter (scope) it was issued for, under a key derived from CLOCHETTE_SECRET_KEY: a
+client can neither forge a position nor replay another user's cursor or another filter's.
+(The query is scoped to the token's user anyway; the MAC turns tampering into a clear 422
+instead of a silently odd page.)
 """
 
 from __future__ import annotations
@@ -52,14 +53,16 @@ class CursorCodec:
             secret_key.encode(), b"clochette/notifier/page-cursor/v1", hashlib.sha256
         ).digest()
 
-    def encode(self, user_id: UUID, position: PagePosition) -> str:
+    def encode(self, user_id: UUID, position: PagePosition, *, scope: str = "") -> str:
+        """`scope` names the filter of the list: the cursor is valid for that filter only."""
         micros = (position.created_at - _EPOCH) // timedelta(microseconds=1)
         payload = _PAYLOAD.pack(_VERSION, micros, position.id.bytes)
-        token = payload + self._mac(user_id, payload)
+        token = payload + self._mac(user_id, payload, scope)
         return base64.urlsafe_b64encode(token).rstrip(b"=").decode("ascii")
 
-    def decode(self, user_id: UUID, cursor: str) -> PagePosition:
-        """The position a cursor names; raises InvalidCursor for anything not issued to user_id."""
+    def decode(self, user_id: UUID, cursor: str, *, scope: str = "") -> PagePosition:
+        """The position a cursor names; raises InvalidCursor for anything not issued to user_id
+        for the same scope (filter)."""
         if len(cursor) > MAX_CURSOR_LENGTH:
             raise InvalidCursor()
         try:
@@ -68,7 +71,7 @@ class CursorCodec:
             raise InvalidCursor() from None
         payload, mac = raw[: _PAYLOAD.size], raw[_PAYLOAD.size :]
         if len(payload) != _PAYLOAD.size or not hmac.compare_digest(
-            mac, self._mac(user_id, payload)
+            mac, self._mac(user_id, payload, scope)
         ):
             raise InvalidCursor()
         version, micros, id_bytes = _PAYLOAD.unpack(payload)
@@ -80,5 +83,6 @@ class CursorCodec:
             raise InvalidCursor() from None
         return PagePosition(created_at=created_at, id=UUID(bytes=id_bytes))
 
-    def _mac(self, user_id: UUID, payload: bytes) -> bytes:
-        return hmac.new(self._key, user_id.bytes + payload, hashlib.sha256).digest()[:_MAC_BYTES]
+    def _mac(self, user_id: UUID, payload: bytes, scope: str) -> bytes:
+        message = user_id.bytes + payload + scope.encode()
+        return hmac.new(self._key, message, hashlib.sha256).digest()[:_MAC_BYTES]

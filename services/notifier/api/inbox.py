@@ -1,4 +1,4 @@
-"""Use cases of the bell: list, unread count, mark read, mark all read.
+"""Use cases of the bell: list (filtered), counts, read/unread, seen, archive, read-all.
 
 Every use case takes the caller's identity from the verified token and never from the request,
 so a user can only ever see and change their own notifications.
@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from services.notifier.api.cursors import CursorCodec, PagePosition
+from services.notifier.api.page_sql import PageFilter, StatusFilter
 from services.notifier.api.rendering import NotificationRenderer
 from services.notifier.api.repository import NotificationRepository, StoredNotification
-from shared.problems import NotFound
+from services.notifier.categories import CATEGORIES
+from services.notifier.group_keys import GroupKey, InvalidGroupKey
+from shared.problems import FieldError, InvalidRequest, NotFound
 from shared.tokens import Principal
 
 
@@ -26,9 +28,30 @@ class NotificationNotFound(NotFound):
         super().__init__("There is no such notification.")
 
 
-class StatusFilter(StrEnum):
-    ALL = "all"
-    UNREAD = "unread"
+def invalid_category(value: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"Unknown category {value!r}.",
+        errors=[FieldError("category", f"one of {', '.join(CATEGORIES)}")],
+    )
+
+
+def parse_group(value: str) -> tuple[str, datetime, datetime]:
+    """A group key as (type, start, end); InvalidRequest naming `group` when it is not one."""
+    try:
+        key = GroupKey.parse(value)
+    except InvalidGroupKey:
+        raise InvalidRequest(
+            "Not a group key of this service.",
+            errors=[FieldError("group", "a key of GET /v1/notifications/groups")],
+        ) from None
+    start, end = key.bounds()
+    return key.type, start, end
+
+
+def page_filter(status: StatusFilter, category: str | None, group: str | None) -> PageFilter:
+    if category is not None and category not in CATEGORIES:
+        raise invalid_category(category)
+    return PageFilter(status=status, category=category, group=parse_group(group) if group else None)
 
 
 @dataclass(frozen=True)
@@ -43,6 +66,9 @@ class NotificationView:
     created_at: datetime
     read_at: datetime | None
     data: dict[str, Any]
+    category: str
+    seen_at: datetime | None
+    archived_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -53,12 +79,23 @@ class NotificationPage:
 
 
 @dataclass(frozen=True)
+class CategoryCounts:
+    """Unread visible items per category."""
+
+    action: int
+    info: int
+    security: int
+
+
+@dataclass(frozen=True)
 class BadgeState:
-    """What the badge needs; `version` moves with every change to the user's notifications."""
+    """What the badge needs; `version` moves with every change to any of its counters."""
 
     unread_count: int
     latest_created_at: datetime | None
     version: int
+    unseen_count: int = 0
+    by_category: CategoryCounts = CategoryCounts(0, 0, 0)
 
 
 class Inbox:
@@ -75,16 +112,15 @@ class Inbox:
         self._cursors = cursors
 
     async def list_page(
-        self, caller: Principal, *, status: StatusFilter, limit: int, cursor: str | None
+        self, caller: Principal, *, page_filter: PageFilter, limit: int, cursor: str | None
     ) -> NotificationPage:
-        """A newest-first page, with the unread count read from the same snapshot."""
-        after = self._cursors.decode(caller.user_id, cursor) if cursor else None
+        """A newest-first page, with the unread count read from the same snapshot. A cursor is
+        bound to the filter it was issued for."""
+        scope = page_filter.scope()
+        after = self._cursors.decode(caller.user_id, cursor, scope=scope) if cursor else None
         # One row more than asked tells whether another page follows.
         stored = await self._repository.page(
-            caller.user_id,
-            unread_only=status is StatusFilter.UNREAD,
-            after=after,
-            limit=limit + 1,
+            caller.user_id, page_filter, after=after, limit=limit + 1
         )
         rows = stored.notifications[:limit]
         # The recipient row holds the user's current language; the token's claim is only a
@@ -98,13 +134,13 @@ class Inbox:
         if len(stored.notifications) > limit:
             last = rows[-1]
             next_cursor = self._cursors.encode(
-                caller.user_id, PagePosition(created_at=last.created_at, id=last.id)
+                caller.user_id, PagePosition(created_at=last.created_at, id=last.id), scope=scope
             )
         unread = recipient.unread_count if recipient is not None else 0
         return NotificationPage(items=items, next_cursor=next_cursor, unread_count=unread)
 
     async def badge(self, user_id: UUID) -> BadgeState:
-        """The unread count; a user without any notification yet has a stable zero state."""
+        """The counters; a user without any notification yet has a stable zero state."""
         state = await self._repository.recipient_state(user_id)
         if state is None:
             return BadgeState(unread_count=0, latest_created_at=None, version=0)
@@ -112,17 +148,42 @@ class Inbox:
             unread_count=state.unread_count,
             latest_created_at=state.latest_created_at,
             version=state.version,
+            unseen_count=state.unseen_count,
+            by_category=CategoryCounts(
+                action=state.unread_action,
+                info=state.unread_info,
+                security=state.unread_security,
+            ),
         )
 
-    async def mark_read(self, user_id: UUID, notification_id: UUID) -> None:
-        """Idempotent; NotificationNotFound when the user has no such notification."""
-        found, _changed = await self._repository.mark_read(user_id, notification_id)
-        if not found:
+    async def change(self, user_id: UUID, notification_id: UUID, change: str) -> None:
+        """read, unread, archive or unarchive one notification. Idempotent;
+        NotificationNotFound when the user has no such notification."""
+        if not await self._repository.change_one(user_id, notification_id, change):
             raise NotificationNotFound()
 
-    async def mark_all_read(self, user_id: UUID) -> int:
-        """Marks read what the user had at the moment of the call; returns how many."""
-        return await self._repository.mark_all_read_up_to_now(user_id)
+    async def mark_all_seen(self, user_id: UUID) -> int:
+        """Marks seen what the user had at the moment of the call; returns how many."""
+        return await self._repository.mark_all_seen(user_id)
+
+    async def mark_all_read(
+        self, user_id: UUID, *, category: str | None = None, group: str | None = None
+    ) -> int:
+        """Marks read the visible items the user had at the moment of the call (of one category
+        or one group when asked); returns how many."""
+        if category is not None and group is not None:
+            raise InvalidRequest(
+                "Give a category or a group, not both.",
+                errors=[
+                    FieldError("category", "not with group"),
+                    FieldError("group", "not with category"),
+                ],
+            )
+        if category is not None and category not in CATEGORIES:
+            raise invalid_category(category)
+        return await self._repository.mark_all_read(
+            user_id, category=category, group=parse_group(group) if group is not None else None
+        )
 
     def _view(self, row: StoredNotification, language: str) -> NotificationView:
         rendered = self._renderer.render(row.type, row.params, language)
@@ -135,4 +196,7 @@ class Inbox:
             created_at=row.created_at,
             read_at=row.read_at,
             data=row.params,
+            category=row.category,
+            seen_at=row.seen_at,
+            archived_at=row.archived_at,
         )

@@ -1,15 +1,16 @@
 """The bell API's reads and writes, each through the unit of work (SQL in sql.py).
 
-Invariant shared with the ingest side: `recipients.unread_count` is the number of the user's
-notifications with `read_at IS NULL`, and `recipients.version` moves whenever they change. Every
-writer changes notifications and the recipient row in one transaction; each count update adds or
-removes exactly the rows its own statement changed (lock order: see sql.py).
+Invariant shared with the ingest side: every counter of the recipient row equals its list (the
+visible items it counts, migration 0004), and `recipients.version` moves whenever any of them
+changes. Every writer changes notifications and the recipient row in one transaction; each
+counter moves by exactly the rows its own statement changed (lock order: see sql.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, defaultdict
+from collections import defaultdict
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -18,15 +19,22 @@ from uuid import UUID
 import asyncpg
 
 from services.notifier.api.cursors import PagePosition
+from services.notifier.api.page_sql import PageFilter, page_arguments, page_query
 from services.notifier.api.sql import (
-    APPLY_PURGE_TO_RECIPIENTS,
+    ARCHIVE,
+    LOCK_OWNER,
     LOCK_RECIPIENTS,
     MARK_ALL_READ_UP_TO_NOW,
+    MARK_ALL_SEEN,
+    MARK_CATEGORY_READ,
+    MARK_GROUP_READ,
     MARK_READ,
-    PAGE_QUERIES,
+    MARK_UNREAD,
     PURGE_BATCH,
+    PURGE_CANDIDATES,
     RECIPIENT_STATE,
     RECIPIENT_STATES,
+    UNARCHIVE,
 )
 from shared.db import Connection, UnitOfWork
 
@@ -36,6 +44,11 @@ class RecipientState:
     """The per-user row behind the badge."""
 
     unread_count: int
+    unseen_count: int
+    unread_action: int
+    unread_info: int
+    unread_security: int
+    muted_types: tuple[str, ...]
     version: int
     latest_created_at: datetime | None
     language: str
@@ -51,6 +64,9 @@ class StoredNotification:
     params: dict[str, Any]
     created_at: datetime
     read_at: datetime | None
+    category: str
+    seen_at: datetime | None
+    archived_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,11 @@ def _recipient(row: asyncpg.Record | None) -> RecipientState | None:
         return None
     return RecipientState(
         unread_count=row["unread_count"],
+        unseen_count=row["unseen_count"],
+        unread_action=row["unread_action"],
+        unread_info=row["unread_info"],
+        unread_security=row["unread_security"],
+        muted_types=tuple(row["muted_types"]),
         version=row["version"],
         latest_created_at=row["latest_created_at"],
         language=row["language"],
@@ -156,18 +177,25 @@ class NotificationRepository:
         return await self._badges.read(user_id)
 
     async def page(
-        self, user_id: UUID, *, unread_only: bool, after: PagePosition | None, limit: int
+        self, user_id: UUID, page_filter: PageFilter, *, after: PagePosition | None, limit: int
     ) -> StoredPage:
-        """Up to `limit` notifications newest first, strictly after `after`, with the recipient
-        row from the same snapshot so the count always matches the list."""
-        query = PAGE_QUERIES[(unread_only, after is not None)]
-        args: tuple[Any, ...] = (user_id, limit)
+        """Up to `limit` visible notifications newest first, strictly after `after`, with the
+        recipient row from the same snapshot so the counts always match the list (its muted
+        types decide what the list leaves out)."""
+        query = page_query(
+            page_filter.status,
+            page_filter.category is not None,
+            page_filter.group is not None,
+            after is not None,
+        )
+        extra = page_arguments(page_filter)
         if after is not None:
-            args = (*args, after.created_at, after.id)
+            extra = (*extra, after.created_at, after.id)
 
         async def read(conn: Connection) -> tuple[RecipientState | None, list[asyncpg.Record]]:
             recipient = _recipient(await conn.fetchrow(RECIPIENT_STATE, user_id))
-            return recipient, await conn.fetch(query, *args)
+            muted = list(recipient.muted_types) if recipient is not None else []
+            return recipient, await conn.fetch(query, user_id, limit, muted, *extra)
 
         recipient, rows = await self._unit_of_work.run(
             read, isolation="repeatable_read", readonly=True
@@ -181,44 +209,84 @@ class NotificationRepository:
                     params=row["params"],
                     created_at=row["created_at"],
                     read_at=row["read_at"],
+                    category=row["category"],
+                    seen_at=row["seen_at"],
+                    archived_at=row["archived_at"],
                 )
                 for row in rows
             ],
         )
 
-    async def mark_read(self, user_id: UUID, notification_id: UUID) -> tuple[bool, bool]:
-        """(found, changed): whether the user has this notification, and whether it was unread."""
+    async def change_one(self, user_id: UUID, notification_id: UUID, change: str) -> bool:
+        """Apply one of the single-item writers (read, unread, archive, unarchive) in the lock
+        order: the recipient row, then the notification. False when the user has no such
+        notification (idempotent otherwise)."""
+        query = _SINGLE_ITEM[change]
 
-        async def run(conn: Connection) -> tuple[bool, bool]:
-            row = await conn.fetchrow(MARK_READ, notification_id, user_id)
+        async def run(conn: Connection) -> bool:
+            owner = await conn.fetchrow(LOCK_OWNER, user_id)
+            if owner is None:  # no recipient row: no notification either
+                return False
+            row = await conn.fetchrow(query, notification_id, user_id, owner["muted_types"])
             if row is None:  # pragma: no cover - a SELECT without FROM yields one row
-                raise RuntimeError("MARK_READ returned no row")
-            return bool(row["found"]), bool(row["changed"])
+                raise RuntimeError("a single-item writer returned no row")
+            return bool(row["found"])
 
         return await self._unit_of_work.run(run)
 
-    async def mark_all_read_up_to_now(self, user_id: UUID) -> int:
-        """Mark read everything the user had at the moment of the call; returns how many."""
+    async def mark_all_seen(self, user_id: UUID) -> int:
+        """Mark seen everything the user had at the moment of the call; returns how many."""
+        return await self._unit_of_work.run(
+            lambda conn: _marked(conn.fetchval(MARK_ALL_SEEN, user_id))
+        )
 
-        async def run(conn: Connection) -> int:
-            marked = await conn.fetchval(MARK_ALL_READ_UP_TO_NOW, user_id)
-            return int(marked or 0)
-
-        return await self._unit_of_work.run(run)
+    async def mark_all_read(
+        self,
+        user_id: UUID,
+        *,
+        category: str | None = None,
+        group: tuple[str, datetime, datetime] | None = None,
+    ) -> int:
+        """Mark read the visible items the user had at the moment of the call, of one category
+        or one group if asked; returns how many."""
+        arguments: tuple[Any, ...]
+        if category is not None:
+            statement, arguments = MARK_CATEGORY_READ, (user_id, category)
+        elif group is not None:
+            statement, arguments = MARK_GROUP_READ, (user_id, *group)
+        else:
+            statement, arguments = MARK_ALL_READ_UP_TO_NOW, (user_id,)
+        return await self._unit_of_work.run(
+            lambda conn: _marked(conn.fetchval(statement, *arguments))
+        )
 
     async def purge_created_before(self, cutoff: datetime, batch_size: int) -> PurgedBatch:
-        """Delete one batch of notifications older than cutoff, fixing the recipients' counts."""
+        """Delete one batch of notifications older than cutoff, fixing the recipients' counters
+        (lock order: the recipients first, see sql.py)."""
 
         async def run(conn: Connection) -> PurgedBatch:
-            rows = await conn.fetch(PURGE_BATCH, cutoff, batch_size)
-            if not rows:
+            candidates = await conn.fetch(PURGE_CANDIDATES, cutoff, batch_size)
+            if not candidates:
                 return PurgedBatch(deleted=0, unread_deleted=0)
-            unread = Counter[UUID]()
-            for row in rows:
-                unread[row["user_id"]] += int(row["unread"])
-            users = sorted(unread)
-            await conn.execute(LOCK_RECIPIENTS, users)
-            await conn.execute(APPLY_PURGE_TO_RECIPIENTS, users, [unread[user] for user in users])
-            return PurgedBatch(deleted=len(rows), unread_deleted=sum(unread.values()))
+            users = sorted({row["user_id"] for row in candidates})
+            locked = [row["user_id"] for row in await conn.fetch(LOCK_RECIPIENTS, users)]
+            row = await conn.fetchrow(
+                PURGE_BATCH, [row["id"] for row in candidates], cutoff, locked
+            )
+            if row is None:  # pragma: no cover - a SELECT without FROM yields one row
+                raise RuntimeError("PURGE_BATCH returned no row")
+            return PurgedBatch(deleted=row["deleted"], unread_deleted=row["unread"])
 
         return await self._unit_of_work.run(run)
+
+
+_SINGLE_ITEM = {
+    "read": MARK_READ,
+    "unread": MARK_UNREAD,
+    "archive": ARCHIVE,
+    "unarchive": UNARCHIVE,
+}
+
+
+async def _marked(pending: Awaitable[Any]) -> int:
+    return int(await pending or 0)

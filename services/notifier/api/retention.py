@@ -1,9 +1,10 @@
 """Retention: notifications older than the configured age are purged in small batches.
 
-Each batch is its own short transaction over at most `batch_size` rows (locked with SKIP LOCKED),
+Each batch is its own short transaction over at most `batch_size` rows. It locks the owners'
+recipient rows first (the bell's lock order, api/sql.py) and then the rows, both with SKIP LOCKED,
 so a purge never holds long locks, never waits behind a user, and several notifier instances can
-purge side by side. Unread rows purged are taken off the owner's unread count in the same
-transaction.
+purge side by side. Every counter of the owners drops by the visible rows purged it counted, in
+the same transaction.
 """
 
 from __future__ import annotations

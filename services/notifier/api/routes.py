@@ -20,22 +20,50 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
 
 from services.notifier.api.cursors import MAX_CURSOR_LENGTH
-from services.notifier.api.inbox import BadgeState, Inbox, NotificationPage, StatusFilter
+from services.notifier.api.inbox import BadgeState, Inbox, NotificationPage, page_filter
+from services.notifier.api.longpoll import answer_after_wait
+from services.notifier.api.page_sql import StatusFilter
 from services.notifier.api.tokens import TokenVerifier
+from services.notifier.group_keys import MAX_GROUP_KEY_LENGTH
 from shared.problem_docs import problem_response
 from shared.tokens import Principal
 
 
 @dataclass(frozen=True)
+class UnreadByCategory:
+    action: int
+    info: int
+    security: int
+
+
+@dataclass(frozen=True)
 class UnreadCount:
-    """The badge: how many unread, and when the newest notification arrived."""
+    """The badge: how many unread (in all and per category), how many unseen (the dot is
+    `unseen_count > 0`), and when the newest notification arrived."""
 
     unread_count: int
+    unseen_count: int
+    by_category: UnreadByCategory
     latest_created_at: datetime | None
 
     @classmethod
     def of(cls, badge: BadgeState) -> UnreadCount:
-        return cls(unread_count=badge.unread_count, latest_created_at=badge.latest_created_at)
+        counts = badge.by_category
+        return cls(
+            unread_count=badge.unread_count,
+            unseen_count=badge.unseen_count,
+            by_category=UnreadByCategory(counts.action, counts.info, counts.security),
+            latest_created_at=badge.latest_created_at,
+        )
+
+
+@dataclass(frozen=True)
+class ReadAllScope:
+    """What read-all marks: one category, or one group (a key of /v1/notifications/groups);
+    neither is everything."""
+
+    category: str | None = None
+    group: str | None = None
 
 
 class BearerTokenAuthentication(AbstractAuthenticationMiddleware):
@@ -66,6 +94,7 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _AUTH_PROBLEMS: Final = {
     401: problem_response(401, "Missing, expired or invalid access token (problem+json)"),
 }
+AUTH_PROBLEMS: Final = _AUTH_PROBLEMS  # for the bell's other controllers
 
 
 def badge_etag(user_id: UUID, badge: BadgeState) -> str:
@@ -98,18 +127,22 @@ class NotificationController(Controller):
     @get(
         "/",
         summary="List my notifications, newest first",
-        description="Keyset-paginated; pass `next_cursor` back as `cursor` for the next page. "
-        "`unread_count` is read from the same snapshot as the items.",
+        description="Keyset-paginated; pass `next_cursor` back as `cursor` for the next page "
+        "(with the same filters: a cursor of another filter is refused). `unread_count` is read "
+        "from the same snapshot as the items. Archived items are listed only with "
+        "`status=archived`; the info items of muted types are left out of every list. Cost: "
+        "one index range scan of the page (the unread partial index for `status=unread`).",
         responses={
             **_AUTH_PROBLEMS,
             400: problem_response(400),
-            422: problem_response(422, "Bad limit, status or cursor"),
+            422: problem_response(422, "Bad limit, status, category, group or cursor"),
         },
     )
     async def list_notifications(
         self,
         request: CallerRequest,
         inbox: NamedDependency[Inbox],
+        *,
         limit: Annotated[int, QueryParameter(ge=1, le=100, description="Page size, 1-100")] = 20,
         cursor: Annotated[
             str | None,
@@ -118,17 +151,41 @@ class NotificationController(Controller):
             ),
         ] = None,
         status: Annotated[
-            StatusFilter, QueryParameter(description="`all`, or `unread` only")
+            StatusFilter,
+            QueryParameter(description="`all` (not archived), `unread` only, or `archived` only"),
         ] = StatusFilter.ALL,
+        category: Annotated[
+            str | None,
+            QueryParameter(max_length=16, description="`action`, `info` or `security` only"),
+        ] = None,
+        group: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=MAX_GROUP_KEY_LENGTH,
+                description="Only the items of this group (a `key` of /v1/notifications/groups)",
+            ),
+        ] = None,
     ) -> NotificationPage:
-        return await inbox.list_page(request.user, status=status, limit=limit, cursor=cursor)
+        return await inbox.list_page(
+            request.user,
+            page_filter=page_filter(status, category, group),
+            limit=limit,
+            cursor=cursor,
+        )
 
     @get(
         "/unread-count",
-        summary="My unread count (conditional polling)",
-        description="Answers 304 to `If-None-Match` with the current `ETag`; the ETag changes "
-        "with every new, read or purged notification and only then. `X-Poll-Interval` says how "
-        "many seconds to wait before the next poll.",
+        summary="My unread and unseen counts (conditional polling, long polling)",
+        description="`unread_count`, `unseen_count` (the red dot is `unseen_count > 0`) and "
+        "unread per category, of the visible items, from one primary-key read. Answers 304 to "
+        "`If-None-Match` with the current `ETag`; the ETag changes with every change to any of "
+        "these counts (new, read, unread, seen, archived, purged notifications, mutes) and only "
+        "then. `X-Poll-Interval` says how many seconds to wait before the next poll. Long "
+        "polling: with `If-None-Match` and "
+        "`Prefer: wait=N` (RFC 7240, N seconds, at most 30: more is clamped) the answer is held "
+        "until the badge changes (200) or N seconds pass (304), with `Preference-Applied: "
+        "wait=N`; a server holding too many requests already answers at once, without "
+        "`Preference-Applied`, and so does a malformed `wait`.",
         responses={
             **_AUTH_PROBLEMS,
             304: ResponseSpec(data_container=None, description="Unchanged since that ETag"),
@@ -147,6 +204,12 @@ class NotificationController(Controller):
             ResponseHeader(
                 name="Cache-Control", description="private, no-cache", documentation_only=True
             ),
+            ResponseHeader(
+                name="Preference-Applied",
+                description="`wait=N` when the request was held (long polling)",
+                documentation_only=True,
+                required=False,
+            ),
         ],
     )
     async def unread_count(self, request: CallerRequest) -> Response[UnreadCount]:
@@ -154,7 +217,20 @@ class NotificationController(Controller):
         # app state directly, because resolving even one dependency costs this route ~10 %.
         inbox = provide_inbox(request.app.state)
         caller = request.user
-        badge = await inbox.badge(caller.user_id)
+        if_none_match = request.headers.get("if-none-match")
+        applied_wait = None
+        if if_none_match and "prefer" in request.headers:
+            held = await answer_after_wait(
+                request.app.state,
+                caller.user_id,
+                request.headers.getall("prefer"),
+                read=lambda: inbox.badge(caller.user_id),
+                unchanged=lambda badge: _matches(if_none_match, badge_etag(caller.user_id, badge)),
+                receive=request.receive,
+            )
+            badge, applied_wait = held.value, held.applied_wait
+        else:
+            badge = await inbox.badge(caller.user_id)
         etag = badge_etag(caller.user_id, badge)
         headers = {
             "ETag": etag,
@@ -163,7 +239,9 @@ class NotificationController(Controller):
             "Cache-Control": "private, no-cache",
             "X-Poll-Interval": str(request.app.state.poll_interval_seconds),
         }
-        if _matches(request.headers.get("if-none-match"), etag):
+        if applied_wait is not None:
+            headers["Preference-Applied"] = f"wait={applied_wait}"
+        if _matches(if_none_match, etag):
             # A 304 carries no body; the cast keeps the documented 200 schema exact.
             return cast("Response[UnreadCount]", Response(None, status_code=304, headers=headers))
         return Response(UnreadCount.of(badge), headers=headers)
@@ -172,8 +250,8 @@ class NotificationController(Controller):
         "/{notification_id:uuid}/read",
         status_code=204,
         summary="Mark one of my notifications read",
-        description="Idempotent. 404 alike for an id that does not exist and one that is not "
-        "yours.",
+        description="Idempotent; reading implies seeing. 404 alike for an id that does not "
+        "exist and one that is not yours.",
         responses={
             **_AUTH_PROBLEMS,
             400: problem_response(400),
@@ -186,15 +264,27 @@ class NotificationController(Controller):
         inbox: NamedDependency[Inbox],
         notification_id: Annotated[UUID, PathParameter(description="A notification of yours")],
     ) -> None:
-        await inbox.mark_read(request.user.user_id, notification_id)
+        await inbox.change(request.user.user_id, notification_id, "read")
 
     @post(
         "/read-all",
         status_code=204,
-        summary="Mark all my notifications read",
-        description="Marks read what was there at the moment of the call; a notification "
-        "arriving meanwhile stays unread.",
-        responses=_AUTH_PROBLEMS,
+        summary="Mark all my notifications read (or one category, or one group)",
+        description="Marks read the visible items that were there at the moment of the call; "
+        "a notification arriving meanwhile stays unread. An optional body `{category}` or "
+        "`{group}` (not both) limits it to that category or that group. Cost: one statement "
+        "over the user's unread items.",
+        responses={
+            **_AUTH_PROBLEMS,
+            400: problem_response(400),
+            422: problem_response(422, "Unknown category, bad group key, or both given"),
+        },
     )
-    async def mark_all_read(self, request: CallerRequest, inbox: NamedDependency[Inbox]) -> None:
-        await inbox.mark_all_read(request.user.user_id)
+    async def mark_all_read(
+        self,
+        request: CallerRequest,
+        inbox: NamedDependency[Inbox],
+        data: ReadAllScope | None = None,
+    ) -> None:
+        scope = data or ReadAllScope()
+        await inbox.mark_all_read(request.user.user_id, category=scope.category, group=scope.group)

@@ -15,6 +15,8 @@ from litestar import Litestar
 
 from services.notifier.api.cursors import CursorCodec
 from services.notifier.api.inbox import Inbox
+from services.notifier.api.item_routes import NotificationChangesController
+from services.notifier.api.preferences import PreferencesController, PreferenceStore
 from services.notifier.api.rendering import NotificationRenderer
 from services.notifier.api.repository import NotificationRepository
 from services.notifier.api.retention import RetentionPurger
@@ -25,7 +27,7 @@ from shared.settings import Settings
 
 
 def api_route_handlers() -> list[Any]:
-    return [NotificationController]
+    return [NotificationController, NotificationChangesController, PreferencesController]
 
 
 def api_lifespan(
@@ -42,6 +44,7 @@ def api_lifespan(
         jwks = JwksClient(settings.auth_jwks_url)
         app.state.token_verifier = TokenVerifier(jwks)
         app.state.inbox = Inbox(repository, renderer, cursors)
+        app.state.preferences = PreferenceStore(app.state.pool)
         app.state.poll_interval_seconds = notifier.poll_interval_seconds
         purger = RetentionPurger(repository, max_age=timedelta(days=notifier.retention_days))
         retention = asyncio.create_task(purger.run_forever(), name="notification-retention")

@@ -20,6 +20,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from services.notifier.categories import category_of
 from services.notifier.ids import NOTIFICATION_IDS
 from services.notifier.ingest.parser import EventParser
 from services.notifier.settings import IngestTopics
@@ -86,6 +87,8 @@ class NotificationEvent:
     params_json: str
     occurred_at: datetime
     record: SourceRecord = field(repr=False, compare=False)
+    # action, info or security (categories.category_of), decided once, stored with every row
+    category: str = field(compare=False)
     # For an event that names one user: the row the bulk (COPY) path writes for it, prepared
     # while the previous batch is being written (see BatchBuilder.build).
     copy_row: CopyRow | None = field(default=None, repr=False, compare=False)
@@ -164,6 +167,7 @@ class BatchBuilder:
                     model.data.model_dump_json(),
                     model.occurred_at,
                     record,
+                    category_of(logical, _status_of(model.data)),
                 )
             )
             return
@@ -202,12 +206,19 @@ class BatchBuilder:
         return self._batch
 
 
-CopyRow: TypeAlias = tuple[str, UUID, UUID, str, RawJson]
+CopyRow: TypeAlias = tuple[str, UUID, UUID, str, RawJson, str]
 
 
 def copy_row(identifier: str, user_id: UUID, event: NotificationEvent) -> CopyRow:
     """The notifications row of `event` for `user_id`, in COPY_COLUMNS order."""
-    return (identifier, user_id, event.event_id, event.type, RawJson(event.params_json))
+    return (
+        identifier,
+        user_id,
+        event.event_id,
+        event.type,
+        RawJson(event.params_json),
+        event.category,
+    )
 
 
 def bad_record(record: SourceRecord, error_class: str, reason: str) -> BadRecord:
@@ -236,7 +247,13 @@ def _notification(
         params_json=data.model_dump_json(),
         occurred_at=event.occurred_at,
         record=record,
+        category=category_of(notification_type, _status_of(data)),
     )
+
+
+def _status_of(data: BaseModel) -> dict[str, Any]:
+    """What category_of reads of an event's data (a payment's status), without dumping it."""
+    return {"status": getattr(data, "status", None)}
 
 
 def organization_changed(

@@ -18,7 +18,6 @@ looked up and the rest copied, so redeliveries and unknown users keep the bulk p
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -45,6 +44,9 @@ from services.notifier.ingest.targets import (
     Recipient,
     addressed_users,
     copy_rows,
+    counter_raises,
+    locked_recipients,
+    raise_arguments,
     reachable,
     targets_of,
 )
@@ -125,9 +127,9 @@ class IngestRepository:
         if targets:
             targets, duplicates = await self._copy_rows(conn, targets)
         await self._remember_broadcasts(conn, events)
-        per_user = Counter(user_id for user_id, _ in targets)
+        per_user = counter_raises(targets, recipients)
         if per_user:
-            await conn.execute(RAISE_UNREAD_COUNTS, list(per_user), list(per_user.values()))
+            await conn.execute(RAISE_UNREAD_COUNTS, *raise_arguments(per_user))
         return StoreOutcome(
             notifications_inserted=len(targets),
             users_notified=len(per_user),
@@ -146,7 +148,7 @@ class IngestRepository:
             ADD_PROVISIONAL_RECIPIENTS, [u for u, _ in waiting], [o for _, o in waiting]
         )
         rows = await conn.fetch(LOCK_RECIPIENTS, list(unknown), [])
-        return {row[0]: Recipient(row[1], row[2], row[3], row[4]) for row in rows}
+        return locked_recipients(rows)
 
     async def _copy_rows(
         self, conn: Connection, targets: list[tuple[UUID, NotificationEvent]]
@@ -190,7 +192,7 @@ class IngestRepository:
     ) -> dict[UUID, Recipient]:
         """Lock, in user_id order, every recipient the batch can reach; return them."""
         rows = await conn.fetch(LOCK_RECIPIENTS, *reachable(events, ()))
-        return {row[0]: Recipient(row[1], row[2], row[3], row[4]) for row in rows}
+        return locked_recipients(rows)
 
     async def _remember_broadcasts(
         self, conn: Connection, events: Sequence[NotificationEvent]
@@ -204,6 +206,7 @@ class IngestRepository:
                 [e.type for e in broadcasts],
                 [e.params_json for e in broadcasts],
                 [e.occurred_at for e in broadcasts],
+                [e.category for e in broadcasts],
             )
 
     async def _apply_changes(
@@ -284,6 +287,7 @@ class IngestRepository:
             # only organisation-wide events use it; None is cheaper to encode than a datetime
             [e.occurred_at if e.user_id is None else None for e in events],
             new_members,
+            [e.category for e in events],
         )
         unknown: set[UUID] = set()
         unrouted: set[UUID] = set()

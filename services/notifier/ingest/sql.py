@@ -87,42 +87,51 @@ WHERE r.user_id = c.user_id
 INSERT_NOTIFICATIONS = """
 WITH incoming AS (
     SELECT *
-    FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[])
-        AS i (event_id, organization_id, user_id, type, params, occurred_at)
+    FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[],
+                $8::text[])
+        AS i (event_id, organization_id, user_id, type, params, occurred_at, category)
 ), remembered AS (
-    INSERT INTO broadcasts (event_id, organization_id, type, params, occurred_at)
-    SELECT i.event_id, i.organization_id, i.type, i.params::jsonb, i.occurred_at
+    INSERT INTO broadcasts (event_id, organization_id, type, params, occurred_at, category)
+    SELECT i.event_id, i.organization_id, i.type, i.params::jsonb, i.occurred_at, i.category
     FROM incoming i
     WHERE i.user_id IS NULL
     ORDER BY i.event_id
     ON CONFLICT (event_id) DO NOTHING
 ), targets AS (
-    SELECT i.event_id, r.user_id, i.type, i.params, true AS from_batch
+    SELECT i.event_id, r.user_id, i.type, i.params, i.category, true AS from_batch
     FROM incoming i
     JOIN recipients r ON r.user_id = i.user_id
     WHERE r.organization_id = i.organization_id AND r.active
     UNION ALL
-    SELECT i.event_id, r.user_id, i.type, i.params, true
+    SELECT i.event_id, r.user_id, i.type, i.params, i.category, true
     FROM incoming i
     JOIN recipients r ON r.organization_id = i.organization_id
     WHERE i.user_id IS NULL AND r.active AND NOT r.provisional
       AND (r.member_since IS NULL OR r.member_since <= i.occurred_at)
     UNION ALL
-    SELECT b.event_id, r.user_id, b.type, b.params::text, false
+    SELECT b.event_id, r.user_id, b.type, b.params::text, b.category, false
     FROM recipients r
     JOIN broadcasts b ON b.organization_id = r.organization_id AND b.occurred_at >= r.member_since
     WHERE r.user_id = ANY($7::uuid[]) AND r.active AND NOT r.provisional
 ), inserted AS (
-    INSERT INTO notifications (id, user_id, event_id, type, params, created_at)
-    SELECT new_notification_id(), t.user_id, t.event_id, t.type, t.params::jsonb, now()
+    INSERT INTO notifications (id, user_id, event_id, type, params, category, created_at)
+    SELECT new_notification_id(), t.user_id, t.event_id, t.type, t.params::jsonb, t.category,
+           now()
     FROM targets t
     -- one global order: two batches with events in common wait for each other at the first
     -- common key instead of deadlocking on two of them
     ORDER BY t.event_id, t.user_id
     ON CONFLICT (event_id, user_id) DO NOTHING
-    RETURNING event_id, user_id
+    RETURNING user_id, event_id, type, category
+), per_type AS (
+    SELECT x.user_id, x.type, x.category, count(*)::int AS n
+    FROM inserted x
+    GROUP BY x.user_id, x.type, x.category
 ), per_user AS (
-    SELECT x.user_id, count(*)::int AS n FROM inserted x GROUP BY x.user_id
+    SELECT p.user_id, sum(p.n)::int AS n, array_agg(p.type) AS types,
+           array_agg(p.category) AS categories, array_agg(p.n) AS counts
+    FROM per_type p
+    GROUP BY p.user_id
 ), locked AS (
     -- the recipients' row locks, taken in user_id order before any is updated: two notifier
     -- instances touching the same users queue instead of deadlocking
@@ -132,8 +141,25 @@ WITH incoming AS (
     ORDER BY r.user_id
     FOR NO KEY UPDATE
 ), bumped AS (
+    -- Each counter rises by the new rows it counts: the visible ones (a muted type's info
+    -- items count nothing). The SET reads muted_types of the row version this UPDATE writes
+    -- (READ COMMITTED re-evaluates it on the newest version), so a mute committed meanwhile,
+    -- which recounted the rows it could see, is applied to these rows too.
     UPDATE recipients r
-    SET unread_count = r.unread_count + p.n,
+    SET (unread_count, unseen_count, unread_action, unread_info, unread_security) = (
+            SELECT r.unread_count + v.total, r.unseen_count + v.total,
+                   r.unread_action + v.action, r.unread_info + v.info,
+                   r.unread_security + v.security
+            FROM (
+                SELECT coalesce(sum(z.n), 0)::int AS total,
+                       coalesce(sum(z.n) FILTER (WHERE z.category = 'action'), 0)::int AS action,
+                       coalesce(sum(z.n) FILTER (WHERE z.category = 'info'), 0)::int AS info,
+                       coalesce(sum(z.n) FILTER (WHERE z.category = 'security'), 0)::int
+                           AS security
+                FROM unnest(p.types, p.categories, p.counts) AS z (type, category, n)
+                WHERE z.category <> 'info' OR z.type <> ALL (r.muted_types)
+            ) v
+        ),
         version = r.version + 1,
         latest_created_at = greatest(r.latest_created_at, now()),
         updated_at = now()
@@ -157,9 +183,10 @@ WHERE i.user_id IS NOT NULL
 """
 
 # The bulk path's first step: lock (in user_id order, as the statement above does, so writers
-# queue instead of deadlocking) and read every recipient the batch can reach.
+# queue instead of deadlocking) and read every recipient the batch can reach, with the muted
+# types of the locked row version: the counters rise by the visible new rows only.
 LOCK_RECIPIENTS = """
-SELECT user_id, organization_id, active, provisional, member_since
+SELECT user_id, organization_id, active, provisional, member_since, muted_types
 FROM recipients
 WHERE user_id = ANY($1::uuid[])
    OR (organization_id = ANY($2::uuid[]) AND active AND NOT provisional)
@@ -174,22 +201,29 @@ SELECT event_id, user_id FROM notifications WHERE event_id = ANY($1::uuid[])
 """
 
 REMEMBER_BROADCASTS = """
-INSERT INTO broadcasts (event_id, organization_id, type, params, occurred_at)
-SELECT b.event_id, b.organization_id, b.type, b.params::jsonb, b.occurred_at
-FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[])
-    AS b (event_id, organization_id, type, params, occurred_at)
+INSERT INTO broadcasts (event_id, organization_id, type, params, occurred_at, category)
+SELECT b.event_id, b.organization_id, b.type, b.params::jsonb, b.occurred_at, b.category
+FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
+    AS b (event_id, organization_id, type, params, occurred_at, category)
 ORDER BY b.event_id
 ON CONFLICT (event_id) DO NOTHING
 """
 
+# The bulk path's counters: per user, the visible new rows (computed from the muted types of the
+# rows LOCK_RECIPIENTS locked, so no mute can commit in between) and per category.
 RAISE_UNREAD_COUNTS = """
 UPDATE recipients r
 SET unread_count = r.unread_count + u.n,
+    unseen_count = r.unseen_count + u.n,
+    unread_action = r.unread_action + u.action,
+    unread_info = r.unread_info + u.info,
+    unread_security = r.unread_security + u.security,
     version = r.version + 1,
     latest_created_at = greatest(r.latest_created_at, now()),
     updated_at = now()
-FROM unnest($1::uuid[], $2::int[]) AS u (user_id, n)
+FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::int[])
+    AS u (user_id, n, action, info, security)
 WHERE r.user_id = u.user_id
 """
 
-COPY_COLUMNS: Final = ("id", "user_id", "event_id", "type", "params")
+COPY_COLUMNS: Final = ("id", "user_id", "event_id", "type", "params", "category")

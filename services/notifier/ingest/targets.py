@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from services.notifier.ids import TimeOrderedIds
@@ -20,6 +21,58 @@ class Recipient:
     active: bool
     provisional: bool
     member_since: datetime | None
+    # the info items of these types count nothing (read from the locked row)
+    muted_types: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class CounterRaise:
+    """What the new rows of one user add to its counters (RAISE_UNREAD_COUNTS' arguments)."""
+
+    rows: int = 0  # every new row, visible or not
+    visible: int = 0  # unread_count and unseen_count
+    action: int = 0
+    info: int = 0
+    security: int = 0
+
+
+def counter_raises(
+    targets: list[tuple[UUID, NotificationEvent]], recipients: dict[UUID, Recipient]
+) -> dict[UUID, CounterRaise]:
+    """Per user, what the rows written add: a muted type's info rows are stored, not counted."""
+    raises: dict[UUID, CounterRaise] = {}
+    for user_id, event in targets:
+        raised = raises.get(user_id)
+        if raised is None:
+            raised = raises[user_id] = CounterRaise()
+        raised.rows += 1
+        if event.category == "info" and event.type in recipients[user_id].muted_types:
+            continue
+        raised.visible += 1
+        if event.category == "action":
+            raised.action += 1
+        elif event.category == "info":
+            raised.info += 1
+        else:
+            raised.security += 1
+    return raises
+
+
+def raise_arguments(raises: dict[UUID, CounterRaise]) -> tuple[list[Any], ...]:
+    """RAISE_UNREAD_COUNTS' arguments."""
+    values = list(raises.values())
+    return (
+        list(raises),
+        [r.visible for r in values],
+        [r.action for r in values],
+        [r.info for r in values],
+        [r.security for r in values],
+    )
+
+
+def locked_recipients(rows: Sequence[Any]) -> dict[UUID, Recipient]:
+    """LOCK_RECIPIENTS' rows, by user."""
+    return {row[0]: Recipient(row[1], row[2], row[3], row[4], frozenset(row[5])) for row in rows}
 
 
 def addressed_users(events: Sequence[NotificationEvent]) -> set[UUID]:

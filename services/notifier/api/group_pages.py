@@ -1,0 +1,151 @@
+"""The groups page of the bell (contract 5.1, "Groups"): the use case and its cursor.
+
+A group folds the caller's visible items of one type on one Brussels calendar day into one row
+with a summary in the reader's language; a group of one item reads as that item. The SQL is in
+groups_sql.py, the summaries' wording in summaries.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import struct
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Final
+from uuid import UUID
+
+from services.notifier.api.cursors import MAX_CURSOR_LENGTH, InvalidCursor
+from services.notifier.api.groups_sql import GroupPosition, GroupRepository, StoredGroup
+from services.notifier.api.rendering import NotificationRenderer
+from services.notifier.api.summaries import GroupSummaries
+from services.notifier.categories import Category
+from services.notifier.group_keys import GroupKey, day_bounds
+from shared.tokens import Principal
+
+_VERSION: Final = 1
+# version, day (ordinal), latest_created_at (µs since the epoch); the type follows in UTF-8.
+_HEAD = struct.Struct(">Biq")
+_MAC_BYTES: Final = 16
+_MAX_TYPE_BYTES: Final = 64
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class GroupCursorCodec:
+    """Signs and checks group-page cursors like cursors.py does for the list: a MAC over the
+    position and the user it was issued to, under a key of its own derived from the secret."""
+
+    def __init__(self, secret_key: str) -> None:
+        self._key = hmac.new(
+            secret_key.encode(), b"clochette/notifier/group-cursor/v1", hashlib.sha256
+        ).digest()
+
+    def encode(self, user_id: UUID, position: GroupPosition) -> str:
+        micros = (position.latest_created_at - _EPOCH) // timedelta(microseconds=1)
+        payload = _HEAD.pack(_VERSION, position.day.toordinal(), micros)
+        payload += position.type.encode()
+        token = payload + self._mac(user_id, payload)
+        return base64.urlsafe_b64encode(token).rstrip(b"=").decode("ascii")
+
+    def decode(self, user_id: UUID, cursor: str) -> GroupPosition:
+        """The position a cursor names; InvalidCursor for anything not issued to user_id."""
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise InvalidCursor()
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        except (binascii.Error, ValueError):
+            raise InvalidCursor() from None
+        payload, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
+        if len(payload) <= _HEAD.size or not hmac.compare_digest(mac, self._mac(user_id, payload)):
+            raise InvalidCursor()
+        version, ordinal, micros = _HEAD.unpack_from(payload)
+        type_bytes = payload[_HEAD.size :]
+        if version != _VERSION or len(type_bytes) > _MAX_TYPE_BYTES:
+            raise InvalidCursor()
+        try:
+            day = date.fromordinal(ordinal)
+            latest = _EPOCH + timedelta(microseconds=micros)
+            notification_type = type_bytes.decode()
+        except (ValueError, OverflowError):
+            raise InvalidCursor() from None
+        return GroupPosition(day=day, latest_created_at=latest, type=notification_type)
+
+    def _mac(self, user_id: UUID, payload: bytes) -> bytes:
+        return hmac.new(self._key, user_id.bytes + payload, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+@dataclass(frozen=True)
+class GroupView:
+    """One group as the bell shows it."""
+
+    key: str
+    type: str
+    category: Category
+    count: int
+    unread_count: int
+    title: str
+    body: str
+    latest_created_at: datetime
+
+
+@dataclass(frozen=True)
+class GroupPage:
+    items: list[GroupView]
+    next_cursor: str | None
+
+
+class NotificationGroups:
+    """Pages of the caller's groups, newest first."""
+
+    def __init__(
+        self,
+        repository: GroupRepository,
+        renderer: NotificationRenderer,
+        summaries: GroupSummaries,
+        cursors: GroupCursorCodec,
+    ) -> None:
+        self._repository = repository
+        self._renderer = renderer
+        self._summaries = summaries
+        self._cursors = cursors
+
+    async def page(
+        self, caller: Principal, *, category: Category | None, limit: int, cursor: str | None
+    ) -> GroupPage:
+        after = self._cursors.decode(caller.user_id, cursor) if cursor else None
+        stored = await self._repository.fold(
+            caller.user_id,
+            category=category.value if category else None,
+            after=after,
+            after_bound=day_bounds(after.day)[1] if after else None,
+            limit=limit + 1,  # one more than asked tells whether another page follows
+        )
+        groups = stored.groups[:limit]
+        # As the list does: the recipient's current language, the token's for a user the auth
+        # service has not described to the notifier yet.
+        language = stored.language or caller.language
+        next_cursor = None
+        if len(stored.groups) > limit:
+            next_cursor = self._cursors.encode(caller.user_id, groups[-1].position)
+        return GroupPage(
+            items=[self._view(group, language) for group in groups], next_cursor=next_cursor
+        )
+
+    def _view(self, group: StoredGroup, language: str) -> GroupView:
+        if group.single_params is not None:
+            rendered = self._renderer.render(group.type, group.single_params, language)
+            title, body = rendered.title, rendered.body
+        else:
+            title, body = self._summaries.summarize(group, language)
+        return GroupView(
+            key=str(GroupKey(day=group.day, type=group.type)),
+            type=group.type,
+            category=Category(group.category),
+            count=group.count,
+            unread_count=group.unread_count,
+            title=title,
+            body=body,
+            latest_created_at=group.latest_created_at,
+        )

@@ -46,7 +46,7 @@ export class Bell {
     this.poller = new BadgePoller((badge) => this.receive(badge));
     this.badge = EMPTY_BADGE;
     this.tab = "action";
-    this.rows = []; // {kind: "item", item} or {kind: "group", group, open, items, cursor}
+    this.rows = []; // {kind: "item", item} or {kind: "group", group, category, open, items, cursor}
     this.cursor = null;
     this.loading = 0;
     this.loadedLatest = null;
@@ -192,7 +192,13 @@ export class Bell {
       } else {
         const answer = await bellApi.listGroups(tab, page);
         const open = new Set(this.rows.filter((row) => row.open).map((row) => row.group.key));
-        rows = answer.items.map((group) => ({ kind: "group", group, open: false, items: [] }));
+        rows = answer.items.map((group) => ({
+          kind: "group",
+          group,
+          category: tab,
+          open: false,
+          items: [],
+        }));
         for (const row of rows) {
           if (!cursor && open.has(row.group.key) && row.group.count > 1) this.loadGroup(row, null);
         }
@@ -216,11 +222,13 @@ export class Bell {
     this.tabpanel.setAttribute("aria-busy", String(this.loading > 0));
   }
 
-  /** A group's items (`?group=KEY`), first page or the next. */
+  /** A group's items (`?group=KEY`, and the tab's category: a tab folds only its own
+   * category's items, so a day's payments under "Information" leave out a double payment),
+   * first page or the next. */
   async loadGroup(row, cursor) {
     try {
       const answer = await bellApi.listNotifications(
-        { group: row.group.key },
+        { group: row.group.key, category: row.category },
         { limit: PAGE_SIZE, cursor },
       );
       row.items = cursor ? [...row.items, ...answer.items] : answer.items;

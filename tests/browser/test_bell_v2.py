@@ -22,6 +22,7 @@ import pytest
 from playwright.async_api import Page, Request, Route, expect
 
 from clochette.web.server import STATIC
+from services.notifier.categories import ALL_TYPES
 from tests.browser.pages import (
     BELL_TIMEOUT_MS,
     BellUser,
@@ -40,6 +41,10 @@ POLL_INTERVAL = 30
 # Well under POLL_INTERVAL: only a long poll can bring a change this fast.
 LONG_POLL_BOUND_MS = 10_000
 UNREAD_COUNT = re.compile(r"/v1/notifications/unread-count$")
+SHOW = """() => {
+    delete document.hidden;
+    document.dispatchEvent(new Event("visibilitychange"));
+}"""
 HIDE = """() => {
     Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
     document.dispatchEvent(new Event("visibilitychange"));
@@ -419,6 +424,16 @@ async def test_long_polling_brings_a_notification_without_reload(
             await page.evaluate(HIDE)
         assert (await dropped.value).failure is not None
 
+        # Shown again, it asks at once (and that request is held); logging out drops it too.
+        async with page.expect_request(lambda r: bool(UNREAD_COUNT.search(r.url))):
+            await page.evaluate(SHOW)
+        async with page.expect_event(
+            "requestfailed", lambda r: bool(UNREAD_COUNT.search(r.url))
+        ) as dropped:
+            await page.get_by_role("button", name="Log out").click()
+        assert (await dropped.value).failure is not None
+        await expect(page.locator("#login-heading")).to_be_visible()
+
 
 async def test_without_preference_applied_it_polls_every_x_poll_interval(
     stack: Stack, chromium_executable: str, artifacts: Path
@@ -469,25 +484,7 @@ def test_every_bell_string_exists_in_all_four_languages() -> None:
     scripts = "".join(path.read_text() for path in sorted(STATIC.glob("bell*.js")))
     used = set(re.findall(r'\bt\("(\w+)"', scripts))
     used |= set(re.findall(r'"((?:tab|bell)_\w+)"', scripts))
-    used |= {f"type_{name.replace('.', '_')}" for name in TYPES}
+    # Every type the preferences list has its label.
+    used |= {f"type_{name.replace('.', '_')}" for name in ALL_TYPES}
     assert len(used) > 30
     assert used <= keys["en"], used - keys["en"]
-
-
-# Every type the preferences list (services/notifier/categories.py ALL_TYPES).
-TYPES = (
-    "reminder.created",
-    "subscription.invoiced",
-    "payment.received",
-    "peppol.failed",
-    "offer.signed",
-    "inbox.received",
-    "mail.failed",
-    "security.password_changed",
-    "security.two_factor_enabled",
-    "security.two_factor_disabled",
-    "security.suspicious_codes",
-    "security.recovery_codes_regenerated",
-    "security.recovery_code_used",
-    "security.new_sign_in",
-)

@@ -112,10 +112,12 @@ def create_app(settings: Settings, *, notifier: NotifierSettings | None = None) 
             notification_groups(settings),  # GET /v1/notifications/groups
             # The bell polls from the web app's origin and must read ETag and X-Poll-Interval;
             # If-None-Match is not a CORS-safelisted header, so the preflight must allow it.
+            # Bell v2: the long poll sends Prefer and reads Preference-Applied; the preferences
+            # are saved with PUT.
             with_cors(
                 cors_config(
                     settings,
-                    methods=["GET", "POST"],
+                    methods=["GET", "POST", "PUT"],
                     allow_headers=["If-None-Match", "Prefer"],
                     expose_headers=["ETag", "X-Poll-Interval", "Preference-Applied"],
                 )

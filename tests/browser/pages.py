@@ -5,10 +5,17 @@ browser tests and the screenshot script."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +29,8 @@ from playwright.async_api import (
     expect,
 )
 
+from services.notifier.ingest.batch import SECURITY_NOTIFICATION_TYPES
+from shared.events.examples import EXAMPLE_DATA
 from tests.browser.stack import MOBILE, Stack
 
 SVG_DATA_URL = re.compile(r"^data:image/svg\+xml")
@@ -245,3 +254,104 @@ async def add_passkey(
     recovery = [text.strip() for text in await codes.all_inner_texts()]
     await card.get_by_role("button", name="I have saved my codes").click()
     return recovery
+
+
+# The bell, second version (tests/browser/test_bell_v2.py and the screenshots).
+
+
+# Whether the auth service's sign-in alerts reach the bell (a sign-in without a device token of
+# the account raises `security.new_sign_in`).
+NEW_SIGN_IN_ALERTS = "security.new_sign_in" in SECURITY_NOTIFICATION_TYPES.values()
+
+
+@dataclass
+class BellUser:
+    """A user of an organisation of their own (so no other test's broadcast reaches the bell)."""
+
+    email: str
+    password: str
+    user_id: str
+    organization_id: str
+    device_token: str | None = None
+
+    def device_script(self) -> str:
+        """A page script that makes the browser a known device of this user (no sign-in alert)."""
+        return f"localStorage.setItem('clochette.device_token', {json.dumps(self.device_token)})"
+
+
+def create_user(stack: Stack, language: str = "en") -> BellUser:
+    """`clochette users create` beside the running `clochette dev`, as an operator would."""
+    tag = uuid.uuid4().hex[:10]
+    email, password = f"bell-{tag}@example.be", f"bell tower of Bruges {tag}"
+    clochette = Path(sys.executable).with_name("clochette")
+    answer = subprocess.run(
+        [
+            str(clochette), "users", "create", "--organization", f"Bell {tag}",
+            "--email", email, "--role", "member", "--language", language,
+        ],
+        input=password, env=stack.env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    created = json.loads(answer.stdout)
+    user = BellUser(email, password, created["user_id"], created["organization_id"])
+    # The first sign-in, through the API: its device token keeps the browser's sign-ins quiet;
+    # its own alert, where there is one, is read before the test starts.
+    token = bell_api_login(stack, user)
+    if NEW_SIGN_IN_ALERTS:
+        with httpx.Client(
+            base_url=stack.notifier_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ) as notifier:
+            deadline = time.monotonic() + 30
+            while not notifier.get("/v1/notifications?category=security").json()["items"]:
+                assert time.monotonic() < deadline, "no sign-in alert in the bell"
+                time.sleep(0.2)
+            read = notifier.post("/v1/notifications/read-all", json={"category": "security"})
+            assert read.status_code == 204, read.text
+    return user
+
+
+def bell_api_login(stack: Stack, user: BellUser) -> str:
+    """A password login through the auth API as `user`'s device; returns the access token."""
+    body = {"email": user.email, "password": user.password, "device_token": user.device_token}
+    login = httpx.post(f"{stack.auth_url}/v1/auth/login", json=body, timeout=30)
+    login.raise_for_status()
+    answer = login.json()
+    user.device_token = answer.get("device_token") or user.device_token
+    token: str = answer["access_token"]
+    return token
+
+
+def publish(stack: Stack, user: BellUser, topic: str, **data: Any) -> dict[str, Any]:
+    """One platform event for `user`, its data the example's with `data` changed."""
+    from confluent_kafka import Producer
+
+    event = {
+        "event_id": str(uuid.uuid4()),
+        "type": topic,
+        "version": 1,
+        "occurred_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "organization_id": user.organization_id,
+        "user_id": user.user_id,
+        "data": {**EXAMPLE_DATA[topic], **data},
+    }
+    producer = Producer({"bootstrap.servers": stack.bootstrap, "enable.idempotence": False})
+    producer.produce(topic, key=user.organization_id, value=json.dumps(event).encode())
+    assert producer.flush(15) == 0, f"a record not delivered to {topic}"
+    return event
+
+
+def change_password(stack: Stack, user: BellUser) -> None:
+    """A password change through the auth API: the auth service notifies it (a security item)."""
+    token = bell_api_login(stack, user)
+    with httpx.Client(base_url=stack.auth_url, timeout=30) as client:
+        new = f"{user.password} and its carillon"
+        answer = client.put(
+            "/v1/me/password",
+            headers={"Authorization": f"Bearer {token}"},
+            json={
+                "current_password": user.password,
+                "new_password": new,
+                "new_password_confirmation": new,
+            },
+        )
+        assert answer.status_code == 204, answer.text
+        user.password = new

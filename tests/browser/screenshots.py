@@ -2,9 +2,9 @@
 
     .venv/bin/python -m tests.browser.screenshots [--out docs/screenshots]
 
-The settings page, the two-factor QR step, the open bell, the Security section and the login's
-passkey step, each at desktop (1280 px) and phone (390 px) width, as PNG files named
-`<view>-<desktop|phone>.png`.
+The settings page, the two-factor QR step, the open bell, the bell's preferences, the Security
+section and the login's passkey step, each at desktop (1280 px) and phone (390 px) width, as PNG
+files named `<view>-<desktop|phone>.png`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from tests.browser.pages import (
     BELL_TIMEOUT_MS,
     FIREFOX_WINDOWS,
     IPHONE,
+    BellUser,
     Profiles,
     VirtualAuthenticator,
     add_passkey,
@@ -29,12 +30,21 @@ from tests.browser.pages import (
     chromium,
     log_in,
     new_page,
+    publish,
     start_two_factor,
 )
 from tests.browser.stack import Stack, chromium_path, running_stack
 
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
-EVENTS = ["payment.received", "reminder.created", "offer.signed", "inbox.received"]
+EVENTS: list[tuple[str, dict[str, str]]] = [
+    ("reminder.created", {}),
+    ("subscription.invoiced", {"invoice_number": "2026-0201"}),
+    ("subscription.invoiced", {"invoice_number": "2026-0202"}),
+    ("subscription.invoiced", {"invoice_number": "2026-0203"}),
+    ("payment.received", {}),
+    ("offer.signed", {}),
+    ("inbox.received", {}),
+]
 
 
 async def shoot(page: Page, out: Path, view: str, *, full_page: bool) -> list[Path]:
@@ -66,23 +76,32 @@ async def take(stack: Stack, executable: str, out: Path) -> list[Path]:
         await page.locator("#settings-heading").focus()
         written += await shoot(page, out, "settings", full_page=True)
 
-        # The bell, open, with a few notifications of the platform and one already read (the
-        # "new sign-in" alert of this login: this browser had no device token yet).
-        bell = page.locator("#bell-button")
-        await expect(bell).to_have_attribute(
-            "aria-label", "Notifications, 1 unread", timeout=BELL_TIMEOUT_MS
+        # The bell, open on its Information tab: a day's group of subscription invoices
+        # expanded, single items (one already read), and the other tabs' counts.
+        user = BellUser(email, password, me["id"], me["organization_id"])
+        for topic, data in EVENTS:
+            await asyncio.to_thread(publish, stack, user, topic, **data)
+        info = sum(1 for topic, _ in EVENTS if topic != "reminder.created")
+        await expect(page.locator("#bell-tab-info")).to_have_attribute(
+            "aria-label", f"Information, {info} unread", timeout=BELL_TIMEOUT_MS
         )
-        for topic in EVENTS:
-            await asyncio.to_thread(stack.publish, topic, me["organization_id"], me["id"])
-        await expect(bell).to_have_attribute(
-            "aria-label", f"Notifications, {len(EVENTS) + 1} unread", timeout=BELL_TIMEOUT_MS
-        )
-        await bell.click()
-        items = page.locator("#bell-list .notification")
-        await expect(items).to_have_count(len(EVENTS) + 1)
-        await items.last.click()
-        await expect(items.last).to_have_class("notification")
+        await page.locator("#bell-button").click()
+        await page.locator("#bell-tab-info").click()
+        rows = page.locator("#bell-list > li")
+        await expect(rows).to_have_count(4)
+        offer = rows.filter(has_text="O-2026-0005").locator(".notification")
+        await offer.click()
+        await expect(offer).to_have_class("notification")
+        await page.locator("#bell-list button.group").click()
+        await expect(page.locator(".group-items .notification")).to_have_count(3)
+        await page.locator("#bell-heading").focus()
         written += await shoot(page, out, "bell", full_page=False)
+
+        # The bell's preferences: mutable types and the locked ones.
+        await page.get_by_role("button", name="Notification settings").click()
+        await expect(page.get_by_label("Offers signed online")).to_be_enabled()
+        await page.locator("#bell-prefs-heading").focus()
+        written += await shoot(page, out, "bell-preferences", full_page=False)
         await page.keyboard.press("Escape")
 
         # The two-factor panel at the QR step.

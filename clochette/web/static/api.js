@@ -63,9 +63,10 @@ function url(service, path) {
   return `${base}${path}`;
 }
 
-async function send(service, path, { method = "GET", body, headers = {}, token } = {}) {
+async function send(service, path, { method = "GET", body, headers = {}, token, signal } = {}) {
   const init = { method, headers: { Accept: "application/json", ...headers }, cache: "no-store" };
   if (token) init.headers.Authorization = `Bearer ${token}`;
+  if (signal) init.signal = signal; // the bell aborts its held long poll (hide, log out)
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);

@@ -147,6 +147,7 @@ byId("mfa-passkey").addEventListener("click", async (event) => {
 byId("mfa-restart").addEventListener("click", () => showLogin());
 
 byId("logout").addEventListener("click", async () => {
+  bell.stop(); // aborts the bell's held long poll before the tokens go
   await api.logout();
   showLogin();
 });

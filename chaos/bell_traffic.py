@@ -109,7 +109,7 @@ class BellActions:
         elif draw < 0.8:
             await self._call(
                 target,
-                "read-all category",
+                "read-all-category",
                 "POST",
                 url + "/v1/notifications/read-all",
                 NO_CONTENT,
@@ -130,7 +130,7 @@ class BellActions:
                 key = self.rng.choice(groups.json()["items"])["key"]
                 await self._call(
                     target,
-                    "read-all group",
+                    "read-all-group",
                     "POST",
                     url + "/v1/notifications/read-all",
                     NO_CONTENT,

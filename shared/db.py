@@ -83,7 +83,7 @@ async def create_pool(
         init=_init_connection,
         server_settings=server_settings,
         command_timeout=30,
-        **({} if reset_session else {"reset": _keep_session}),
+        reset=None if reset_session else _keep_session,
     )
     if pool is None:  # pragma: no cover - asyncpg returns None only when awaited differently
         raise RuntimeError("asyncpg did not create a pool")

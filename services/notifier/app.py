@@ -111,7 +111,8 @@ def create_app(settings: Settings, *, notifier: NotifierSettings | None = None) 
         ],
         on_app_init=[
             instrument_http,
-            notification_groups(settings),  # GET /v1/notifications/groups
+            # GET /v1/notifications/groups
+            notification_groups(settings, page_cache_size=notifier.page_cache_size),
             # The bell polls from the web app's origin and must read ETag and X-Poll-Interval;
             # If-None-Match is not a CORS-safelisted header, so the preflight must allow it.
             with_cors(

@@ -1,8 +1,8 @@
 """The rendered-page cache (api/page_cache.py) is only correct if `recipients.version` moves with
 every change of a row a first page can show. This drives every writer (the ingest's both paths
 and its user events, single items, seen, read-all, mutes, retention, a provisional user dropped
-and created again) and after each one compares the API's first pages, of every filter shape, with
-the same pages read and rendered without the cache."""
+and created again) and after each one compares the API's first pages, of every filter shape, and
+its first pages of groups with the same pages read and rendered without the cache."""
 
 from __future__ import annotations
 
@@ -14,13 +14,16 @@ from typing import Any
 from litestar.serialization import encode_json
 
 from services.notifier.api.cursors import CursorCodec
+from services.notifier.api.group_pages import GroupCursorCodec, NotificationGroups
+from services.notifier.api.groups_sql import GroupRepository
 from services.notifier.api.inbox import Inbox, page_filter
 from services.notifier.api.page_cache import PAGE_CACHE, PageCache
 from services.notifier.api.page_sql import StatusFilter
 from services.notifier.api.rendering import NotificationRenderer
 from services.notifier.api.repository import NotificationRepository
 from services.notifier.api.retention import RetentionPurger
-from services.notifier.categories import category_of
+from services.notifier.api.summaries import GroupSummaries
+from services.notifier.categories import Category, category_of
 from services.notifier.ingest.batch import NotificationEvent, RecipientChange
 from services.notifier.ingest.repository import IngestRepository
 from shared.tokens import Principal
@@ -32,6 +35,7 @@ from tests.notifier_api.conftest import (
     settings_for,
 )
 
+GROUP_FILTERS: list[dict[str, str]] = [{}, {"category": "info"}, {"limit": "1"}]
 FILTERS: list[dict[str, str]] = [
     {},
     {"status": "unread"},
@@ -78,6 +82,12 @@ class _Checker:
             CursorCodec(secret.require_notifier_secret_key()),
             PageCache(0),
         )
+        self._groups = NotificationGroups(
+            GroupRepository(bell.pool),
+            NotificationRenderer(WEB_APP),
+            GroupSummaries(),
+            GroupCursorCodec(secret.require_notifier_secret_key()),
+        )
         self._caller = Principal(
             user_id=user.id,
             organization_id=user.organization_id,
@@ -99,6 +109,24 @@ class _Checker:
                 )
                 assert answer.status_code == 200, (step, params)
                 assert answer.json() == expected, (step, params, attempt)
+        for params in GROUP_FILTERS:
+            category = params.get("category")
+            expected_groups = await self._groups.page(
+                self._caller,
+                category=Category(category) if category else None,
+                limit=int(params.get("limit", "20")),
+                cursor=None,
+            )
+            for attempt in ("miss or hit", "hit"):
+                answer = await self._bell.client.get(
+                    "/v1/notifications/groups", params=params, headers=self._user.headers
+                )
+                assert answer.status_code == 200, (step, params)
+                assert answer.json() == json.loads(encode_json(expected_groups)), (
+                    step,
+                    params,
+                    attempt,
+                )
 
     async def _uncached(self, params: dict[str, str]) -> Any:
         page = await self._reference.list_page(

@@ -244,17 +244,24 @@ async def test_a_provisional_user_dropped_and_created_again_never_gets_an_old_pa
 async def test_size_zero_turns_the_cache_off_and_the_size_bounds_it() -> None:
     user = uuid.uuid4()
     off: PageCache[str] = PageCache(0)
-    off.put((user, "all||", 20, "en"), 1, None, "page")
+    off.put((user, "all||", 20, "en"), 1, None, "page", items=20)
     assert not off.enabled
     assert off.get((user, "all||", 20, "en"), 1, None) is None
     cache: PageCache[str] = PageCache(2)
     keys = [(uuid.uuid4(), "all||", 20, "en") for _ in range(3)]
-    cache.put(keys[0], 1, None, "a")
-    cache.put(keys[1], 1, None, "b")
+    cache.put(keys[0], 1, None, "a", items=20)
+    cache.put(keys[1], 1, None, "b", items=20)
     assert cache.get(keys[0], 1, None) == "a"  # now the most recently used
-    cache.put(keys[2], 1, None, "c")
+    cache.put(keys[2], 1, None, "c", items=20)
     assert len(cache) == 2
     assert cache.get(keys[1], 1, None) is None  # the least recently used went
     assert cache.get(keys[0], 2, None) is None  # another version
     assert cache.get(keys[0], 1, datetime.now(UTC)) is None  # another newest arrival
     assert cache.get(keys[2], 1, None) == "c"
+    # 2 pages of 20 items on average: one page of 40 fits alone, then one of 100 fits nowhere
+    cache.put(keys[1], 1, None, "big", items=40)
+    assert (len(cache), cache.items) == (1, 40)
+    cache.put(keys[1], 2, None, "replaced", items=10)
+    assert (len(cache), cache.items) == (1, 10)
+    cache.put(keys[0], 1, None, "huge", items=100)
+    assert (len(cache), cache.items) == (0, 0)

@@ -155,7 +155,9 @@ class NotificationGroups:
         if cacheable and stored.version is not None:
             # The version of the groups' own snapshot (see Inbox.list_page).
             key = (caller.user_id, scope, limit, language)
-            self._pages.put(key, stored.version, stored.latest_created_at, page)
+            self._pages.put(
+                key, stored.version, stored.latest_created_at, page, items=len(page.items)
+            )
         return page
 
     def _view(self, group: StoredGroup, language: str) -> GroupView:

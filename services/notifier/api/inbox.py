@@ -157,7 +157,9 @@ class Inbox:
             # Kept with the version of the page's own snapshot, which may be newer than the
             # badge read above: it is served only to a request whose badge shows that version.
             key = (caller.user_id, scope, limit, language)
-            self._pages.put(key, recipient.version, recipient.latest_created_at, page)
+            self._pages.put(
+                key, recipient.version, recipient.latest_created_at, page, items=len(items)
+            )
         return page
 
     async def badge(self, user_id: UUID) -> BadgeState:

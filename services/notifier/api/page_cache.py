@@ -11,8 +11,11 @@ recipient row deleted and created again (a purged provisional user) starts its v
 again, like the badge's ETag. The language is part of the key, so a language change (or a
 provisional user confirmed) renders again even though it does not touch the rows.
 
-Bounded (least recently used goes first); size 0 turns it off. One per process: several
-processes each keep their own, each checked against the same database version.
+Bounded (least recently used goes first): at most `size` pages and at most `size` x 20 items
+(rows or groups) in all, so pages of up to 100 items cannot hold five times the memory of the
+default ones (a rendered 20-item page is about 25 KB); size 0 turns it off. One per process and
+per kind of page: several processes each keep their own, each checked against the same database
+version.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
 from uuid import UUID
 
 from prometheus_client import Counter
@@ -39,11 +42,16 @@ _HITS = PAGE_CACHE.labels("hit")
 _MISSES = PAGE_CACHE.labels("miss")
 
 
+ITEMS_PER_PAGE: Final = 20
+"""The item budget per page of `size` (the default page size)."""
+
+
 @dataclass(frozen=True)
 class _Entry(Generic[P]):
     version: int
     latest_created_at: datetime | None
     page: P
+    items: int
 
 
 class PageCache(Generic[P]):
@@ -52,6 +60,7 @@ class PageCache(Generic[P]):
     def __init__(self, size: int) -> None:
         self._size = max(0, size)
         self._entries: OrderedDict[PageKey, _Entry[P]] = OrderedDict()
+        self._items = 0  # the sum of the entries' items
 
     @property
     def enabled(self) -> bool:
@@ -74,11 +83,28 @@ class PageCache(Generic[P]):
         _HITS.inc()
         return entry.page
 
-    def put(self, key: PageKey, version: int, latest_created_at: datetime | None, page: P) -> None:
-        """Keep `page`, read at `version` (the recipient row of the page's own snapshot)."""
+    @property
+    def items(self) -> int:
+        return self._items
+
+    def put(
+        self,
+        key: PageKey,
+        version: int,
+        latest_created_at: datetime | None,
+        page: P,
+        *,
+        items: int,
+    ) -> None:
+        """Keep `page` of `items` items, read at `version` (the recipient row of the page's own
+        snapshot)."""
         if not self._size:
             return
-        self._entries[key] = _Entry(version, latest_created_at, page)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
+        replaced = self._entries.pop(key, None)
+        if replaced is not None:
+            self._items -= replaced.items
+        self._entries[key] = _Entry(version, latest_created_at, page, items)
+        self._items += items
+        while len(self._entries) > self._size or self._items > self._size * ITEMS_PER_PAGE:
+            _, gone = self._entries.popitem(last=False)
+            self._items -= gone.items

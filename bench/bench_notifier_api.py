@@ -344,7 +344,7 @@ def report(
                 for r, ratio, cpu_ratio in zip(per_round, ratios, cpu_ratios, strict=True)
             ],
         }
-        verdict = "(baseline)"
+        verdict = "(baseline)" if name == LIVE else "reported"
         if name in TARGETS:
             minimum, ceiling = TARGETS[name]
             ok = errors == 0 and median_ratio >= minimum and (ceiling is None or p99 < ceiling)

@@ -116,6 +116,7 @@ async def test_a_user_never_touches_another_users_items(bell: Bell) -> None:
     row = await bell.pool.fetchrow(
         "SELECT read_at, seen_at, archived_at FROM notifications WHERE id = $1", bobs
     )
+    assert row is not None
     assert tuple(row) == (None, None, None)
     assert (await counts(bell, bob))["unseen_count"] == 1
 
@@ -249,6 +250,7 @@ async def test_a_user_unknown_to_the_notifier_can_mute(bell: Bell) -> None:
         "WHERE user_id = $1",
         user.id,
     )
+    assert row is not None
     assert tuple(row) == (user.organization_id, "fr", True, ["offer.signed"])
     got = (await bell.client.get(PREFERENCES, headers=user.headers)).json()
     assert got["types"]["offer.signed"]["muted"] is True

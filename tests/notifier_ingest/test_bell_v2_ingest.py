@@ -76,8 +76,8 @@ def _principal(user: uuid.UUID, organization: uuid.UUID) -> Principal:
     return Principal(
         user_id=user,
         organization_id=organization,
-        role="member",  # type: ignore[arg-type]
-        language="en",  # type: ignore[arg-type]
+        role="member",
+        language="en",
         session_id=uuid.uuid4(),
         amr=("pwd",),
         token_id="t",

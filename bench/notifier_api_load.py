@@ -32,6 +32,12 @@ class Scenario:
     path: str
     headers: list[dict[str, str]]
     expected_status: int = 200
+    # One path per header set (same order), for requests that differ per user (a cursor);
+    # None: `path` for all.
+    paths: list[str] | None = None
+
+    def path_of(self, index: int) -> str:
+        return self.paths[index] if self.paths is not None else self.path
 
 
 @dataclass
@@ -64,7 +70,7 @@ function setup(thread)
 end
 function init(args)
   prepared = {}
-  for i, h in ipairs(HEADERS) do prepared[i] = wrk.format("GET", PATH, h) end
+  for i, h in ipairs(HEADERS) do prepared[i] = wrk.format("GET", PATHS[i] or PATH, h) end
   position = (id * 7919) % #prepared
   unexpected = 0
 end
@@ -92,9 +98,10 @@ def wrk_script(scenario: Scenario) -> str:
         "{" + ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in h.items()) + "}"
         for h in scenario.headers
     )
+    paths = ", ".join(_lua_string(p) for p in scenario.paths or ())
     return (
         f"PATH = {_lua_string(scenario.path)}\nEXPECTED = {scenario.expected_status}\n"
-        f"HEADERS = {{\n{tables}\n}}\n{_WRK_SCRIPT}"
+        f"HEADERS = {{\n{tables}\n}}\nPATHS = {{{paths}}}\n{_WRK_SCRIPT}"
     )
 
 
@@ -187,12 +194,12 @@ def _python_load_process(
     requests = [
         (
             "\r\n".join(
-                [f"GET {scenario.path} HTTP/1.1", f"Host: {host}:{port}"]
+                [f"GET {scenario.path_of(index)} HTTP/1.1", f"Host: {host}:{port}"]
                 + [f"{k}: {v}" for k, v in headers.items()]
             )
             + "\r\n\r\n"
         ).encode()
-        for headers in scenario.headers
+        for index, headers in enumerate(scenario.headers)
     ]
     expected = str(scenario.expected_status).encode()
     latencies: list[float] = []

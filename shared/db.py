@@ -53,10 +53,26 @@ async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
     )
 
 
+async def _keep_session(conn: asyncpg.Connection[Any]) -> None:
+    """A release without asyncpg's reset query (`SELECT pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL;`, one round trip per release): asyncpg still rolls back a transaction
+    left open and drops the connection's Python listeners before calling this."""
+
+
 async def create_pool(
-    dsn: str, *, min_size: int = 1, max_size: int = 10, search_path: str | None = None
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    search_path: str | None = None,
+    reset_session: bool = True,
 ) -> asyncpg.Pool[Any]:
-    """A pool whose connections decode JSON and run in the service's own schema."""
+    """A pool whose connections decode JSON and run in the service's own schema.
+
+    `reset_session=False` skips asyncpg's reset query on every release: only for a service
+    whose code never leaves session state on a pooled connection (no session advisory lock,
+    LISTEN, SET without LOCAL, or cursor outside a transaction), which the notifier's tests
+    check (tests/notifier_api/test_pool_session.py)."""
     server_settings = {"application_name": "clochette"}
     if search_path:
         server_settings["search_path"] = search_path
@@ -67,6 +83,7 @@ async def create_pool(
         init=_init_connection,
         server_settings=server_settings,
         command_timeout=30,
+        reset=None if reset_session else _keep_session,
     )
     if pool is None:  # pragma: no cover - asyncpg returns None only when awaited differently
         raise RuntimeError("asyncpg did not create a pool")

@@ -20,12 +20,15 @@ class ServiceDatabase:
     """One service's schema and pool. Its `lifespan` runs first among the app's lifespans, so
     every later one finds `app.state.pool` open (and closed only after they ended)."""
 
-    def __init__(self, settings: Settings, schema: str, migrations: Path) -> None:
+    def __init__(
+        self, settings: Settings, schema: str, migrations: Path, *, reset_session: bool = True
+    ) -> None:
         self._dsn = settings.require_database_url()
         self._schema = schema
         self._migrations = migrations
         self._min_size = settings.db_pool_min_size
         self._max_size = settings.db_pool_max_size
+        self._reset_session = reset_session  # see shared.db.create_pool
         self._pool: asyncpg.Pool[Any] | None = None
 
     @property
@@ -46,6 +49,7 @@ class ServiceDatabase:
             min_size=self._min_size,
             max_size=self._max_size,
             search_path=self._schema,
+            reset_session=self._reset_session,
         )
         app.state.pool = self._pool
         try:

@@ -46,7 +46,9 @@ def create_internal_app(settings: Settings, notifier: NotifierSettings | None = 
 def create_app(settings: Settings, *, notifier: NotifierSettings | None = None) -> Litestar:
     """The notifier: platform events on Kafka become the notifications behind the bell."""
     notifier = notifier or NotifierSettings()
-    database = ServiceDatabase(settings, SCHEMA, MIGRATIONS)
+    # No reset query on every release of a pooled connection (a round trip per request): no
+    # notifier code leaves session state on one (tests/notifier_api/test_pool_session.py).
+    database = ServiceDatabase(settings, SCHEMA, MIGRATIONS, reset_session=False)
     settings.require_notifier_secret_key()  # refuse to start without it, not at the first page
     kafka_security = KafkaSecurity.from_settings(settings)
     probe = BrokerProbe(settings.kafka_bootstrap_servers, security=kafka_security)
@@ -109,7 +111,8 @@ def create_app(settings: Settings, *, notifier: NotifierSettings | None = None) 
         ],
         on_app_init=[
             instrument_http,
-            notification_groups(settings),  # GET /v1/notifications/groups
+            # GET /v1/notifications/groups
+            notification_groups(settings, page_cache_size=notifier.page_cache_size),
             # The bell polls from the web app's origin and must read ETag and X-Poll-Interval;
             # If-None-Match is not a CORS-safelisted header, so the preflight must allow it.
             # Bell v2: the long poll sends Prefer and reads Preference-Applied; the preferences

@@ -33,6 +33,10 @@ class NotifierSettings(BaseSettings):
     longpoll_max_wait_seconds: int = Field(
         30, alias="NOTIFIER_LONGPOLL_MAX_WAIT_SECONDS", ge=1, le=30
     )
+    # Rendered first pages kept per process, of the list and of the groups each (at most this
+    # many pages and 20 items per page on average: about 50 MB each when full; see
+    # api/page_cache.py); 0 turns them off.
+    page_cache_size: int = Field(2048, alias="NOTIFIER_PAGE_CACHE_SIZE", ge=0)
     # The ingest.
 
     ingest_enabled: bool = Field(True, alias="NOTIFIER_INGEST_ENABLED")

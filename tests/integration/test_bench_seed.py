@@ -69,3 +69,11 @@ def test_the_wrk_script_quotes_every_header_and_rotates_through_them() -> None:
     assert "EXPECTED = 304" in script
     assert '{["If-None-Match"] = "\\"a\\\\b\\""},\n{}' in script
     assert "if status ~= EXPECTED then unexpected = unexpected + 1 end" in script
+    assert "PATHS = {}" in script
+
+
+def test_the_wrk_script_takes_one_path_per_user_when_given() -> None:
+    paths = ["/v1/x?cursor=a", "/v1/x?cursor=b"]
+    script = wrk_script(Scenario("s", paths[0], [{}, {}], paths=paths))
+    assert 'PATHS = {"/v1/x?cursor=a", "/v1/x?cursor=b"}' in script
+    assert 'wrk.format("GET", PATHS[i] or PATH, h)' in script

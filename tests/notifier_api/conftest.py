@@ -21,6 +21,7 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from litestar import Litestar
 
 from clochette.devstack import free_port
 from clochette.jwks_stub import JwksServer, SigningKey, mint
@@ -78,6 +79,7 @@ class Bell:
         self.client = client
         self.pool = pool
         self.key = key
+        self.app: Litestar | None = None  # the app under test (its state: pool, inbox)
 
     async def add_user(
         self, language: str = "en", *, with_recipient: bool = True, token_lang: str | None = None
@@ -207,7 +209,9 @@ async def bell(
     pool = await create_pool(database_url, min_size=1, max_size=8, search_path="notifier")
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            yield Bell(client, pool, signing_key)
+            bell = Bell(client, pool, signing_key)
+            bell.app = app
+            yield bell
     finally:
         await pool.close()
         server.should_exit = True

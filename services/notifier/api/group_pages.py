@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import hmac
 import struct
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
@@ -19,7 +20,9 @@ from uuid import UUID
 
 from services.notifier.api.cursors import MAX_CURSOR_LENGTH, InvalidCursor
 from services.notifier.api.groups_sql import GroupPosition, GroupRepository, StoredGroup
+from services.notifier.api.page_cache import PageCache
 from services.notifier.api.rendering import NotificationRenderer
+from services.notifier.api.repository import RecipientState
 from services.notifier.api.summaries import GroupSummaries
 from services.notifier.categories import Category
 from services.notifier.group_keys import GroupKey, day_bounds
@@ -105,16 +108,33 @@ class NotificationGroups:
         renderer: NotificationRenderer,
         summaries: GroupSummaries,
         cursors: GroupCursorCodec,
+        *,
+        pages: PageCache[GroupPage] | None = None,
+        badge: Callable[[UUID], Awaitable[RecipientState | None]] | None = None,
     ) -> None:
         self._repository = repository
         self._renderer = renderer
         self._summaries = summaries
         self._cursors = cursors
+        # A first page from the page cache (page_cache.py) while the user's version has not
+        # moved, checked with `badge` (the coalesced badge read): needs both.
+        self._pages: PageCache[GroupPage] = pages if pages is not None else PageCache(0)
+        self._badge = badge
 
     async def page(
         self, caller: Principal, *, category: Category | None, limit: int, cursor: str | None
     ) -> GroupPage:
         after = self._cursors.decode(caller.user_id, cursor) if cursor else None
+        scope = f"groups|{category.value if category else ''}"
+        cacheable = after is None and self._badge is not None and self._pages.enabled
+        if cacheable and self._badge is not None:
+            badge = await self._badge(caller.user_id)
+            if badge is not None:
+                language = badge.language if not badge.provisional else caller.language
+                key = (caller.user_id, scope, limit, language)
+                cached = self._pages.get(key, badge.version, badge.latest_created_at)
+                if cached is not None:
+                    return cached
         stored = await self._repository.fold(
             caller.user_id,
             category=category.value if category else None,
@@ -129,9 +149,16 @@ class NotificationGroups:
         next_cursor = None
         if len(stored.groups) > limit:
             next_cursor = self._cursors.encode(caller.user_id, groups[-1].position)
-        return GroupPage(
+        page = GroupPage(
             items=[self._view(group, language) for group in groups], next_cursor=next_cursor
         )
+        if cacheable and stored.version is not None:
+            # The version of the groups' own snapshot (see Inbox.list_page).
+            key = (caller.user_id, scope, limit, language)
+            self._pages.put(
+                key, stored.version, stored.latest_created_at, page, items=len(page.items)
+            )
+        return page
 
     def _view(self, group: StoredGroup, language: str) -> GroupView:
         if group.single_params is not None:

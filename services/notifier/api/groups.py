@@ -18,7 +18,9 @@ from services.notifier.api.group_pages import (
     NotificationGroups,
 )
 from services.notifier.api.groups_sql import GroupRepository
+from services.notifier.api.page_cache import PageCache
 from services.notifier.api.rendering import NotificationRenderer
+from services.notifier.api.repository import NotificationRepository
 from services.notifier.api.routes import BearerTokenAuthentication, CallerRequest
 from services.notifier.api.summaries import GroupSummaries
 from services.notifier.categories import Category
@@ -78,7 +80,9 @@ class NotificationGroupController(Controller):
         return await groups.page(request.user, category=category, limit=limit, cursor=cursor)
 
 
-def notification_groups(settings: Settings) -> Callable[[AppConfig], AppConfig]:
+def notification_groups(
+    settings: Settings, *, page_cache_size: int = 0
+) -> Callable[[AppConfig], AppConfig]:
     """`on_app_init` hook: adds the groups route and, after the database's lifespan step (which
     opens the pool), the step that builds its use case."""
     # Built now, not at start-up, so a broken catalog or a missing secret fails create_app.
@@ -89,7 +93,15 @@ def notification_groups(settings: Settings) -> Callable[[AppConfig], AppConfig]:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         repository = GroupRepository(app.state.pool)
-        app.state.notification_groups = NotificationGroups(repository, renderer, summaries, cursors)
+        badges = NotificationRepository(app.state.pool)
+        app.state.notification_groups = NotificationGroups(
+            repository,
+            renderer,
+            summaries,
+            cursors,
+            pages=PageCache[GroupPage](page_cache_size),
+            badge=badges.recipient_state,
+        )
         yield
 
     def install(app_config: AppConfig) -> AppConfig:

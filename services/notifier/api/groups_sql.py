@@ -115,8 +115,10 @@ steps AS (
 )
 SELECT g.day, g.type, g.category, g.count, g.unread_count, g.action_count,
        g.latest_created_at, g.currencies, g.amounts, one.params AS single_params,
-       (SELECT language FROM recipients WHERE user_id = $1 AND NOT provisional) AS language
+       (SELECT language FROM recipients WHERE user_id = $1 AND NOT provisional) AS language,
+       r.version AS recipient_version, r.latest_created_at AS recipient_latest
 FROM steps g
+LEFT JOIN recipients r ON r.user_id = $1
 LEFT JOIN notifications one ON one.id = g.single_id AND one.user_id = $1
 WHERE g.keep
 ORDER BY g.day DESC, g.latest_created_at DESC, g.type
@@ -159,6 +161,10 @@ class StoredGroups:
     groups: list[StoredGroup]
     # The recipient's chosen language; None for an unknown or provisional recipient.
     language: str | None
+    # The recipient row's version and newest arrival in the same snapshot (for the page cache);
+    # None without groups or without a recipient row.
+    version: int | None = None
+    latest_created_at: datetime | None = None
 
 
 def _group(row: asyncpg.Record) -> StoredGroup:
@@ -207,5 +213,12 @@ class GroupRepository:
             return await conn.fetch(FOLD_GROUPS, *args)
 
         rows = await self._unit_of_work.read(read)
-        language = rows[0]["language"] if rows else None
-        return StoredGroups(groups=[_group(row) for row in rows], language=language)
+        if not rows:
+            return StoredGroups(groups=[], language=None)
+        first = rows[0]
+        return StoredGroups(
+            groups=[_group(row) for row in rows],
+            language=first["language"],
+            version=first["recipient_version"],
+            latest_created_at=first["recipient_latest"],
+        )

@@ -6,15 +6,20 @@ so a user can only ever see and change their own notifications.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from services.notifier.api.cursors import CursorCodec, PagePosition
+from services.notifier.api.page_cache import PageCache
 from services.notifier.api.page_sql import PageFilter, StatusFilter
 from services.notifier.api.rendering import NotificationRenderer
-from services.notifier.api.repository import NotificationRepository, StoredNotification
+from services.notifier.api.repository import (
+    NotificationRepository,
+    RecipientState,
+    StoredNotification,
+)
 from services.notifier.categories import CATEGORIES
 from services.notifier.group_keys import GroupKey, InvalidGroupKey
 from shared.problems import FieldError, InvalidRequest, NotFound
@@ -106,29 +111,39 @@ class Inbox:
         repository: NotificationRepository,
         renderer: NotificationRenderer,
         cursors: CursorCodec,
+        pages: PageCache[NotificationPage] | None = None,
     ) -> None:
         self._repository = repository
         self._renderer = renderer
         self._cursors = cursors
+        self._pages: PageCache[NotificationPage] = pages if pages is not None else PageCache(0)
 
     async def list_page(
         self, caller: Principal, *, page_filter: PageFilter, limit: int, cursor: str | None
     ) -> NotificationPage:
         """A newest-first page, with the unread count read from the same snapshot. A cursor is
-        bound to the filter it was issued for."""
+        bound to the filter it was issued for.
+
+        A first page (no cursor) may come from the page cache (page_cache.py): after a fresh
+        badge read, when the user's version has not moved since it was rendered."""
         scope = page_filter.scope()
         after = self._cursors.decode(caller.user_id, cursor, scope=scope) if cursor else None
+        cacheable = after is None and self._pages.enabled
+        if cacheable:
+            badge = await self._repository.recipient_state(caller.user_id)
+            if badge is not None:
+                key = (caller.user_id, scope, limit, _language(badge, caller))
+                cached = self._pages.get(key, badge.version, badge.latest_created_at)
+                if cached is not None:
+                    # The same version counts the same; the badge's own figure all the same.
+                    return replace(cached, unread_count=badge.unread_count)
         # One row more than asked tells whether another page follows.
         stored = await self._repository.page(
             caller.user_id, page_filter, after=after, limit=limit + 1
         )
         rows = stored.notifications[:limit]
-        # The recipient row holds the user's current language; the token's claim is only a
-        # fallback for a user the auth service has not described to the notifier yet.
         recipient = stored.recipient
-        language: str = caller.language
-        if recipient is not None and not recipient.provisional:
-            language = recipient.language
+        language = _language(recipient, caller)
         items = [self._view(row, language) for row in rows]
         next_cursor = None
         if len(stored.notifications) > limit:
@@ -137,7 +152,15 @@ class Inbox:
                 caller.user_id, PagePosition(created_at=last.created_at, id=last.id), scope=scope
             )
         unread = recipient.unread_count if recipient is not None else 0
-        return NotificationPage(items=items, next_cursor=next_cursor, unread_count=unread)
+        page = NotificationPage(items=items, next_cursor=next_cursor, unread_count=unread)
+        if cacheable and recipient is not None:
+            # Kept with the version of the page's own snapshot, which may be newer than the
+            # badge read above: it is served only to a request whose badge shows that version.
+            key = (caller.user_id, scope, limit, language)
+            self._pages.put(
+                key, recipient.version, recipient.latest_created_at, page, items=len(items)
+            )
+        return page
 
     async def badge(self, user_id: UUID) -> BadgeState:
         """The counters; a user without any notification yet has a stable zero state."""
@@ -200,3 +223,11 @@ class Inbox:
             seen_at=row.seen_at,
             archived_at=row.archived_at,
         )
+
+
+def _language(recipient: RecipientState | None, caller: Principal) -> str:
+    """The recipient row holds the user's current language; the token's claim is only a
+    fallback for a user the auth service has not described to the notifier yet."""
+    if recipient is not None and not recipient.provisional:
+        return recipient.language
+    return caller.language

@@ -32,7 +32,6 @@ from services.notifier.api.sql import (
     PURGE_BATCH,
     PURGE_CANDIDATES,
     READ_CANDIDATES,
-    RECIPIENT_STATE,
     RECIPIENT_STATES,
     SEEN_CANDIDATES,
     UNARCHIVE,
@@ -193,14 +192,10 @@ class NotificationRepository:
         if after is not None:
             extra = (*extra, after.created_at, after.id)
 
-        async def read(conn: Connection) -> tuple[RecipientState | None, list[asyncpg.Record]]:
-            recipient = _recipient(await conn.fetchrow(RECIPIENT_STATE, user_id))
-            muted = list(recipient.muted_types) if recipient is not None else []
-            return recipient, await conn.fetch(query, user_id, limit, muted, *extra)
-
-        recipient, rows = await self._unit_of_work.run(
-            read, isolation="repeatable_read", readonly=True
-        )
+        # One statement (page_sql.py): the recipient row and the page from one snapshot, no
+        # BEGIN/COMMIT round trips.
+        rows = await self._unit_of_work.read(lambda conn: conn.fetch(query, user_id, limit, *extra))
+        recipient = _recipient(rows[0]) if rows and rows[0]["version"] is not None else None
         return StoredPage(
             recipient=recipient,
             notifications=[
@@ -215,6 +210,7 @@ class NotificationRepository:
                     archived_at=row["archived_at"],
                 )
                 for row in rows
+                if row["id"] is not None
             ],
         )
 

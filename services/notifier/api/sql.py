@@ -29,8 +29,6 @@ def visible(n: str, muted: str) -> str:
 _BADGE_COLUMNS: Final = """user_id, unread_count, unseen_count, unread_action, unread_info,
        unread_security, muted_types, version, latest_created_at, language, provisional"""
 
-RECIPIENT_STATE: Final = f"SELECT {_BADGE_COLUMNS} FROM recipients WHERE user_id = $1"
-
 # The badges of every poll waiting at that moment, by primary key.
 RECIPIENT_STATES: Final = f"SELECT {_BADGE_COLUMNS} FROM recipients WHERE user_id = ANY($1::uuid[])"
 

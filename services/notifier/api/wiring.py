@@ -14,8 +14,9 @@ from typing import Any
 from litestar import Litestar
 
 from services.notifier.api.cursors import CursorCodec
-from services.notifier.api.inbox import Inbox
+from services.notifier.api.inbox import Inbox, NotificationPage
 from services.notifier.api.item_routes import NotificationChangesController
+from services.notifier.api.page_cache import PageCache
 from services.notifier.api.preferences import PreferencesController, PreferenceStore
 from services.notifier.api.rendering import NotificationRenderer
 from services.notifier.api.repository import NotificationRepository
@@ -43,7 +44,8 @@ def api_lifespan(
         repository = NotificationRepository(app.state.pool)
         jwks = JwksClient(settings.auth_jwks_url)
         app.state.token_verifier = TokenVerifier(jwks)
-        app.state.inbox = Inbox(repository, renderer, cursors)
+        pages = PageCache[NotificationPage](notifier.page_cache_size)
+        app.state.inbox = Inbox(repository, renderer, cursors, pages)
         app.state.preferences = PreferenceStore(app.state.pool)
         app.state.poll_interval_seconds = notifier.poll_interval_seconds
         purger = RetentionPurger(repository, max_age=timedelta(days=notifier.retention_days))

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 
 from services.auth.app import create_app
 from services.auth.platform.config import AuthSettings
@@ -35,6 +36,16 @@ async def passkey_app(
     app = create_app(settings, auth_settings=auth_settings, clock=clock)
     async with running(app), http_client(app) as client:
         yield AuthHarness(app, client, clock)
+
+
+@pytest.fixture(name="auth")
+async def passkey_auth(
+    database_url: str, auth_settings: AuthSettings, clock: ManualClock
+) -> AsyncIterator[AuthHarness]:
+    """The `auth` fixture of the passkey tests (the app with a WebAuthn origin); a module
+    imports it to use it instead of conftest's."""
+    async with passkey_app(database_url, auth_settings, clock) as harness:
+        yield harness
 
 
 def authenticator(**kwargs: Any) -> SoftAuthenticator:

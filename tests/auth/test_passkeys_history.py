@@ -4,18 +4,13 @@ titles in the caller's language (nl, fr, en, de)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
-from services.auth.platform.config import AuthSettings
 from services.auth.self_service.titles import PUBLIC_TYPES, TITLES
-from shared.clock import ManualClock
 from tests.auth.conftest import PASSWORD, AuthHarness
 from tests.auth.passkey_support import (
     authenticator,
-    passkey_app,
+    passkey_auth,  # noqa: F401 - the `auth` fixture of this module
     passkey_options,
     passkey_step,
     register,
@@ -57,14 +52,6 @@ PASSKEY_TITLES = {
         ("passkey_added", "Passkey hinzugefügt"),
     ],
 }
-
-
-@pytest.fixture
-async def auth(
-    database_url: str, auth_settings: AuthSettings, clock: ManualClock
-) -> AsyncIterator[AuthHarness]:
-    async with passkey_app(database_url, auth_settings, clock) as harness:
-        yield harness
 
 
 async def _options(auth: AuthHarness, token: str) -> dict[str, Any]:

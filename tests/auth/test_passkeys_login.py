@@ -5,17 +5,15 @@ passkey are refused."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from services.auth.platform.config import AuthSettings
-from shared.clock import ManualClock
 from tests.auth.conftest import AuthHarness, cheap_auth_settings
 from tests.auth.passkey_support import (
     authenticator,
-    passkey_app,
+    passkey_auth,  # noqa: F401 - the `auth` fixture of this module
     passkey_options,
     passkey_step,
     register,
@@ -30,14 +28,6 @@ from tests.auth.two_factor_support import audit_events, enable_two_factor, mfa_t
 def auth_settings() -> AuthSettings:
     # The mfa_token outlives the 5-minute WebAuthn challenge, so the challenge can expire alone.
     return cheap_auth_settings(mfa_token_seconds=900)
-
-
-@pytest.fixture
-async def auth(
-    database_url: str, auth_settings: AuthSettings, clock: ManualClock
-) -> AsyncIterator[AuthHarness]:
-    async with passkey_app(database_url, auth_settings, clock) as harness:
-        yield harness
 
 
 async def _with_passkey(

@@ -6,33 +6,22 @@ nothing."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from services.auth.platform.config import AuthSettings
-from shared.clock import ManualClock
 from tests.auth.conftest import PASSWORD, AuthHarness
 from tests.auth.passkey_support import (
     RP_ID,
     WEB_APP,
     authenticator,
     list_passkeys,
-    passkey_app,
+    passkey_auth,  # noqa: F401 - the `auth` fixture of this module
     register,
     registration_options,
 )
 from tests.auth.soft_authenticator import b64url
 from tests.auth.two_factor_support import audit_events, outbox_types
-
-
-@pytest.fixture
-async def auth(
-    database_url: str, auth_settings: AuthSettings, clock: ManualClock
-) -> AsyncIterator[AuthHarness]:
-    async with passkey_app(database_url, auth_settings, clock) as harness:
-        yield harness
 
 
 async def _me(auth: AuthHarness, headers: dict[str, str]) -> dict[str, Any]:

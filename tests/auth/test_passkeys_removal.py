@@ -4,18 +4,13 @@ removes every passkey; a passkey user can add the authenticator app."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
-from services.auth.platform.config import AuthSettings
-from shared.clock import ManualClock
 from tests.auth.conftest import PASSWORD, AuthHarness
 from tests.auth.passkey_support import (
     authenticator,
     list_passkeys,
-    passkey_app,
+    passkey_auth,  # noqa: F401 - the `auth` fixture of this module
     register,
     remove,
 )
@@ -28,14 +23,6 @@ from tests.auth.two_factor_support import (
     second_step,
     secret_of,
 )
-
-
-@pytest.fixture
-async def auth(
-    database_url: str, auth_settings: AuthSettings, clock: ManualClock
-) -> AsyncIterator[AuthHarness]:
-    async with passkey_app(database_url, auth_settings, clock) as harness:
-        yield harness
 
 
 async def _two_factor(auth: AuthHarness, headers: dict[str, str]) -> dict[str, Any]:

@@ -10,10 +10,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from services.notifier.api.sql import COUNTER_DRIFT
@@ -228,3 +230,23 @@ def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
         return {tp.partition: tp.offset for tp in consumer.committed(partitions, timeout=10)}
     finally:
         consumer.close()
+
+
+BOTH_PATHS = pytest.mark.parametrize("copy_threshold", [1, 1_000_000], ids=["bulk", "statement"])
+"""Runs a repository test on the bulk (COPY) path and on the one-statement path, which must store
+exactly the same thing: `copy_threshold=1` sends every batch to the bulk path first."""
+
+STORED_AT = datetime(2026, 11, 28, 9, tzinfo=UTC)
+"""The occurred_at of the events the repository tests build by hand."""
+
+
+@dataclass(frozen=True)
+class StubRecord:
+    """The Kafka record a hand-built NotificationEvent carries."""
+
+    topic: str = "payment.received"
+    partition: int = 0
+    offset: int = 0
+    key: bytes | None = None
+    value: bytes | None = None
+    timestamp: int = 0

@@ -9,12 +9,9 @@ import random
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import pytest
 
 from services.notifier.api.invariants import counter_drift
 from services.notifier.api.preferences import PreferenceStore
@@ -23,20 +20,13 @@ from services.notifier.ingest.batch import NotificationEvent
 from services.notifier.ingest.repository import IngestRepository
 from shared.db import create_pool
 from shared.tokens import Principal
-from tests.notifier_ingest.helpers import add_recipients, fetch
-
-BOTH_PATHS = pytest.mark.parametrize("copy_threshold", [1, 1_000_000], ids=["bulk", "statement"])
-
-
-@dataclass(frozen=True)
-class _Record:
-    topic: str = "payment.received"
-    partition: int = 0
-    offset: int = 0
-    key: bytes | None = None
-    value: bytes | None = None
-    timestamp: int = 0
-
+from tests.notifier_ingest.helpers import (
+    BOTH_PATHS,
+    STORED_AT,
+    StubRecord,
+    add_recipients,
+    fetch,
+)
 
 KINDS = [
     ("payment.received", '{"status": "full"}'),
@@ -57,8 +47,8 @@ def _event(organization: uuid.UUID, user: uuid.UUID | None, kind: int) -> Notifi
         user,
         notification_type,
         params,
-        datetime(2026, 11, 28, 9, tzinfo=UTC),
-        _Record(),
+        STORED_AT,
+        StubRecord(),
         str(category_of(notification_type, {"status": status})),
     )
 

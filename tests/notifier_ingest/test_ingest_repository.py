@@ -8,16 +8,16 @@ import random
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import pytest
 
 from services.notifier.ingest.batch import NotificationEvent
 from services.notifier.ingest.housekeeping import purge_expired
 from services.notifier.ingest.repository import IngestRepository
 from shared.db import create_pool
 from tests.notifier_ingest.helpers import (
+    BOTH_PATHS,
+    STORED_AT,
+    StubRecord,
     add_recipients,
     badge_drift,
     connect,
@@ -25,16 +25,6 @@ from tests.notifier_ingest.helpers import (
     fetch,
     fetchval,
 )
-
-
-@dataclass(frozen=True)
-class _Record:
-    topic: str = "payment.received"
-    partition: int = 0
-    offset: int = 0
-    key: bytes | None = None
-    value: bytes | None = None
-    timestamp: int = 0
 
 
 def _event(
@@ -47,13 +37,13 @@ def _event(
         user,
         "payment.received",
         '{"status": "full"}',
-        datetime(2026, 11, 28, 9, tzinfo=UTC),
-        _Record(),
+        STORED_AT,
+        StubRecord(),
         "info",
     )
 
 
-@pytest.mark.parametrize("copy_threshold", [1, 1_000_000], ids=["bulk", "statement"])
+@BOTH_PATHS
 async def test_concurrent_writers_neither_deadlock_nor_duplicate(
     database_url: str, copy_threshold: int
 ) -> None:
@@ -83,8 +73,7 @@ async def test_concurrent_writers_neither_deadlock_nor_duplicate(
 
 
 # The bulk (COPY) path and the one-statement path must store exactly the same thing: every test
-# below runs on both. `copy_threshold=1` sends every batch to the bulk path first.
-BOTH_PATHS = pytest.mark.parametrize("copy_threshold", [1, 1_000_000], ids=["bulk", "statement"])
+# below runs on both (BOTH_PATHS).
 
 
 @asynccontextmanager

@@ -12,23 +12,26 @@ possible clone)."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from services.auth.accounts import repository as accounts_repository
-from services.auth.domain import ClientInfo, User
+from services.auth.domain import ClientInfo
 from services.auth.login import repository
 from services.auth.login.devices import Devices
 from services.auth.login.errors import TooManyAttempts
-from services.auth.login.new_sign_in import alert_unless_known_device
-from services.auth.login.second_step import StartedWithDevice, mfa_token_digest
+from services.auth.login.second_step import (
+    LiveSecondStep,
+    StartedWithDevice,
+    live_second_step,
+    mfa_token_digest,
+    start_with_device,
+)
 from services.auth.platform import audit
 from services.auth.platform.sql import Connection
 from services.auth.platform.webauthn_config import RelyingParty
 from services.auth.sessions.sessions import Sessions, TokenPair
 from services.auth.two_factor import passkey_repository as store
-from services.auth.two_factor import repository as two_factor_repository
 from services.auth.two_factor import webauthn_ceremonies
 from services.auth.two_factor.errors import (
     InvalidSecondFactor,
@@ -43,13 +46,6 @@ from shared.db import UnitOfWork
 
 PASSKEY_AMR = ("pwd", "hwk")
 """Access tokens after a passkey (RFC 8176: proof of possession of a hardware-secured key)."""
-
-
-@dataclass(frozen=True)
-class _Live:
-    user: User
-    row: two_factor_repository.TwoFactorRow
-    challenge: repository.MfaChallenge
 
 
 class PasskeyLogin:
@@ -135,43 +131,34 @@ class PasskeyLogin:
             await store.consume_challenge(conn, challenge)
             await store.record_use(conn, passkey.id, new_count, now)
             await repository.update_challenge(conn, digest, live.challenge.failed_attempts, now)
-            session = await self._sessions.start(conn, user, PASSKEY_AMR, client, now)
-            valid = await self._devices.is_valid(conn, user.id, device_token, now)
-            await alert_unless_known_device(
-                conn, user, session.session_id, client, now, known_device=valid
+            return await start_with_device(
+                conn,
+                user,
+                PASSKEY_AMR,
+                client,
+                now,
+                device_token=device_token,
+                sessions=self._sessions,
+                devices=self._devices,
             )
-            device = await self._devices.remember(conn, user.id, device_token, valid, now)
-            return StartedWithDevice(session, device)
 
         outcome = await self._uow.run(check)
         if isinstance(outcome, PasskeyAssertionRefused):
             raise outcome
         return replace(self._sessions.token_pair(outcome.session), device_token=outcome.device)
 
-    async def _live(self, conn: Connection, digest: bytes, now: datetime) -> _Live:
-        """The user, their locked two_factor row and the locked mfa challenge, while the
-        half-done login can still finish; InvalidSecondFactor otherwise (as for a code)."""
-        user_id = await repository.challenge_user_id(conn, digest)
-        if user_id is None:
+    async def _live(self, conn: Connection, digest: bytes, now: datetime) -> LiveSecondStep:
+        """The half-done login while it can still finish; InvalidSecondFactor otherwise (as for
+        a code)."""
+        live = await live_second_step(
+            conn, digest, now, failures_per_token=self._policy.failures_per_token
+        )
+        if live is None:
             raise InvalidSecondFactor()
-        # Lock order: the user's two_factor row, then the challenge (as the code path does).
-        row = await two_factor_repository.lock_two_factor(conn, user_id, now)
-        challenge = await repository.lock_challenge(conn, digest)
-        user = await accounts_repository.get_user(conn, user_id)
-        if (
-            challenge is None
-            or challenge.consumed_at is not None
-            or challenge.expires_at <= now
-            or challenge.failed_attempts >= self._policy.failures_per_token
-            or user is None
-            or not user.active
-            or not row.enabled
-        ):
-            raise InvalidSecondFactor()
-        return _Live(user, row, challenge)
+        return live
 
     async def _refused(
-        self, conn: Connection, live: _Live, client: ClientInfo, now: datetime, reason: str
+        self, conn: Connection, live: LiveSecondStep, client: ClientInfo, now: datetime, reason: str
     ) -> PasskeyAssertionRefused:
         """Counted against the mfa_token like a wrong code (a run of them ends the login)."""
         failed = live.challenge.failed_attempts + 1

@@ -82,23 +82,10 @@ async def check_second_step(
     """The session when the code is accepted; the refused check, or None for a dead
     mfa_token (both answered alike, except a throttled user)."""
     digest, code, client, now = attempt.digest, attempt.code, attempt.client, attempt.now
-    user_id = await repository.challenge_user_id(conn, digest)
-    if user_id is None:
+    live = await live_second_step(conn, digest, now, failures_per_token=policy.failures_per_token)
+    if live is None:
         return None
-    # Lock order: the user's two_factor row, then the challenge (as deactivation does).
-    row = await two_factor_repository.lock_two_factor(conn, user_id, now)
-    challenge = await repository.lock_challenge(conn, digest)
-    user = await accounts_repository.get_user(conn, user_id)
-    if (
-        challenge is None
-        or challenge.consumed_at is not None
-        or challenge.expires_at <= now
-        or challenge.failed_attempts >= policy.failures_per_token
-        or user is None
-        or not user.active
-        or not row.enabled
-    ):
-        return None
+    user, row, challenge = live.user, live.row, live.challenge
     check = await verifier.check(conn, row, code, now, recovery=True)
     await record_second_step(
         conn,
@@ -111,12 +98,70 @@ async def check_second_step(
     )
     if not check.accepted:
         return check
-    session = await sessions.start(conn, user, OTP_AMR, client, now)
-    valid = await devices.is_valid(conn, user.id, attempt.device_token, now)
-    await alert_unless_known_device(conn, user, session.session_id, client, now, known_device=valid)
-    return StartedWithDevice(
-        session, await devices.remember(conn, user.id, attempt.device_token, valid, now)
+    return await start_with_device(
+        conn,
+        user,
+        OTP_AMR,
+        client,
+        now,
+        device_token=attempt.device_token,
+        sessions=sessions,
+        devices=devices,
     )
+
+
+@dataclass(frozen=True)
+class LiveSecondStep:
+    """A half-done login that can still finish, with its rows locked."""
+
+    user: User
+    row: two_factor_repository.TwoFactorRow
+    challenge: StoredChallenge
+
+
+async def live_second_step(
+    conn: Connection, digest: bytes, now: datetime, *, failures_per_token: int
+) -> LiveSecondStep | None:
+    """The user, their locked two_factor row and the locked mfa challenge, while the half-done
+    login can still finish (whatever the second factor); None for a dead mfa_token."""
+    user_id = await repository.challenge_user_id(conn, digest)
+    if user_id is None:
+        return None
+    # Lock order: the user's two_factor row, then the challenge (as deactivation does).
+    row = await two_factor_repository.lock_two_factor(conn, user_id, now)
+    challenge = await repository.lock_challenge(conn, digest)
+    user = await accounts_repository.get_user(conn, user_id)
+    if (
+        challenge is None
+        or challenge.consumed_at is not None
+        or challenge.expires_at <= now
+        or challenge.failed_attempts >= failures_per_token
+        or user is None
+        or not user.active
+        or not row.enabled
+    ):
+        return None
+    return LiveSecondStep(user, row, challenge)
+
+
+async def start_with_device(
+    conn: Connection,
+    user: User,
+    amr: tuple[str, ...],
+    client: ClientInfo,
+    now: datetime,
+    *,
+    device_token: str | None,
+    sessions: Sessions,
+    devices: Devices,
+) -> StartedWithDevice:
+    """Start the session of a finished second step, alert on a sign-in from an unknown device
+    and remember the device (a new device token when the old one is not valid)."""
+    session = await sessions.start(conn, user, amr, client, now)
+    valid = await devices.is_valid(conn, user.id, device_token, now)
+    await alert_unless_known_device(conn, user, session.session_id, client, now, known_device=valid)
+    device = await devices.remember(conn, user.id, device_token, valid, now)
+    return StartedWithDevice(session, device)
 
 
 async def record_second_step(

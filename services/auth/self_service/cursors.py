@@ -8,26 +8,27 @@ tampering into a clear 422 instead of a silently odd page.)
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import struct
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Final
 from uuid import UUID
 
 from services.auth.self_service.errors import InvalidCursor
+from shared.signed_cursors import (
+    MAX_CURSOR_LENGTH,
+    SignedCursorCodec,
+    epoch_micros,
+    from_epoch_micros,
+)
+
+__all__ = ["CURSOR_PURPOSE", "MAX_CURSOR_LENGTH", "HistoryCursors", "HistoryPosition"]
 
 CURSOR_PURPOSE: Final = "security-history-cursor"
 """The HKDF purpose of the cursors' MAC key."""
-MAX_CURSOR_LENGTH: Final = 128
 
 _VERSION: Final = 1
 _PAYLOAD = struct.Struct(">Bqq")  # version, microseconds since the epoch, audit entry id
-_MAC_BYTES: Final = 16
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -42,35 +43,20 @@ class HistoryCursors:
     """Signs and checks the security history's page cursors."""
 
     def __init__(self, key: bytes) -> None:
-        self._key = key
+        self._signed = SignedCursorCodec(key, invalid=InvalidCursor, payload_size=_PAYLOAD.size)
 
     def encode(self, user_id: UUID, position: HistoryPosition) -> str:
-        micros = (position.occurred_at - _EPOCH) // timedelta(microseconds=1)
-        payload = _PAYLOAD.pack(_VERSION, micros, position.id)
-        token = payload + self._mac(user_id, payload)
-        return base64.urlsafe_b64encode(token).rstrip(b"=").decode("ascii")
+        payload = _PAYLOAD.pack(_VERSION, epoch_micros(position.occurred_at), position.id)
+        return self._signed.sign(user_id, payload)
 
     def decode(self, user_id: UUID, cursor: str) -> HistoryPosition:
         """The position a cursor names; InvalidCursor for anything not issued to user_id."""
-        if len(cursor) > MAX_CURSOR_LENGTH:
-            raise InvalidCursor()
-        try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        except (binascii.Error, ValueError):
-            raise InvalidCursor() from None
-        payload, mac = raw[: _PAYLOAD.size], raw[_PAYLOAD.size :]
-        if len(payload) != _PAYLOAD.size or not hmac.compare_digest(
-            mac, self._mac(user_id, payload)
-        ):
-            raise InvalidCursor()
+        payload = self._signed.open(user_id, cursor)
         version, micros, entry_id = _PAYLOAD.unpack(payload)
         if version != _VERSION:
             raise InvalidCursor()
         try:
-            occurred_at = _EPOCH + timedelta(microseconds=micros)
+            occurred_at = from_epoch_micros(micros)
         except OverflowError:
             raise InvalidCursor() from None
         return HistoryPosition(occurred_at, entry_id)
-
-    def _mac(self, user_id: UUID, payload: bytes) -> bytes:
-        return hmac.new(self._key, user_id.bytes + payload, hashlib.sha256).digest()[:_MAC_BYTES]

@@ -9,23 +9,26 @@ instead of a silently odd page.)
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import struct
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Final
 from uuid import UUID
 
 from shared.problems import FieldError, InvalidRequest
+from shared.signed_cursors import (
+    MAX_CURSOR_LENGTH,
+    SignedCursorCodec,
+    epoch_micros,
+    from_epoch_micros,
+)
+
+__all__ = ["MAX_CURSOR_LENGTH", "CursorCodec", "InvalidCursor", "PagePosition"]
 
 _VERSION: Final = 1
 _PAYLOAD = struct.Struct(">Bq16s")  # version, microseconds since the epoch, notification id
-_MAC_BYTES: Final = 16
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-MAX_CURSOR_LENGTH: Final = 128
 
 
 @dataclass(frozen=True)
@@ -49,40 +52,25 @@ class CursorCodec:
 
     def __init__(self, secret_key: str) -> None:
         # A key of its own, so a cursor MAC can never be confused with another use of the secret.
-        self._key = hmac.new(
+        key = hmac.new(
             secret_key.encode(), b"clochette/notifier/page-cursor/v1", hashlib.sha256
         ).digest()
+        self._signed = SignedCursorCodec(key, invalid=InvalidCursor, payload_size=_PAYLOAD.size)
 
     def encode(self, user_id: UUID, position: PagePosition, *, scope: str = "") -> str:
         """`scope` names the filter of the list: the cursor is valid for that filter only."""
-        micros = (position.created_at - _EPOCH) // timedelta(microseconds=1)
-        payload = _PAYLOAD.pack(_VERSION, micros, position.id.bytes)
-        token = payload + self._mac(user_id, payload, scope)
-        return base64.urlsafe_b64encode(token).rstrip(b"=").decode("ascii")
+        payload = _PAYLOAD.pack(_VERSION, epoch_micros(position.created_at), position.id.bytes)
+        return self._signed.sign(user_id, payload, scope=scope)
 
     def decode(self, user_id: UUID, cursor: str, *, scope: str = "") -> PagePosition:
         """The position a cursor names; raises InvalidCursor for anything not issued to user_id
         for the same scope (filter)."""
-        if len(cursor) > MAX_CURSOR_LENGTH:
-            raise InvalidCursor()
-        try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        except (binascii.Error, ValueError):
-            raise InvalidCursor() from None
-        payload, mac = raw[: _PAYLOAD.size], raw[_PAYLOAD.size :]
-        if len(payload) != _PAYLOAD.size or not hmac.compare_digest(
-            mac, self._mac(user_id, payload, scope)
-        ):
-            raise InvalidCursor()
+        payload = self._signed.open(user_id, cursor, scope=scope)
         version, micros, id_bytes = _PAYLOAD.unpack(payload)
         if version != _VERSION:
             raise InvalidCursor()
         try:
-            created_at = _EPOCH + timedelta(microseconds=micros)
+            created_at = from_epoch_micros(micros)
         except OverflowError:
             raise InvalidCursor() from None
         return PagePosition(created_at=created_at, id=UUID(bytes=id_bytes))
-
-    def _mac(self, user_id: UUID, payload: bytes, scope: str) -> bytes:
-        message = user_id.bytes + payload + scope.encode()
-        return hmac.new(self._key, message, hashlib.sha256).digest()[:_MAC_BYTES]

@@ -7,18 +7,16 @@ groups_sql.py, the summaries' wording in summaries.py.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Final
 from uuid import UUID
 
-from services.notifier.api.cursors import MAX_CURSOR_LENGTH, InvalidCursor
+from services.notifier.api.cursors import InvalidCursor
 from services.notifier.api.groups_sql import GroupPosition, GroupRepository, StoredGroup
 from services.notifier.api.page_cache import PageCache
 from services.notifier.api.rendering import NotificationRenderer
@@ -26,14 +24,13 @@ from services.notifier.api.repository import RecipientState
 from services.notifier.api.summaries import GroupSummaries
 from services.notifier.categories import Category
 from services.notifier.group_keys import GroupKey, day_bounds
+from shared.signed_cursors import SignedCursorCodec, epoch_micros, from_epoch_micros
 from shared.tokens import Principal
 
 _VERSION: Final = 1
 # version, day (ordinal), latest_created_at (µs since the epoch); the type follows in UTF-8.
 _HEAD = struct.Struct(">Biq")
-_MAC_BYTES: Final = 16
 _MAX_TYPE_BYTES: Final = 64
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class GroupCursorCodec:
@@ -41,27 +38,20 @@ class GroupCursorCodec:
     position and the user it was issued to, under a key of its own derived from the secret."""
 
     def __init__(self, secret_key: str) -> None:
-        self._key = hmac.new(
+        key = hmac.new(
             secret_key.encode(), b"clochette/notifier/group-cursor/v1", hashlib.sha256
         ).digest()
+        self._signed = SignedCursorCodec(key, invalid=InvalidCursor)
 
     def encode(self, user_id: UUID, position: GroupPosition) -> str:
-        micros = (position.latest_created_at - _EPOCH) // timedelta(microseconds=1)
+        micros = epoch_micros(position.latest_created_at)
         payload = _HEAD.pack(_VERSION, position.day.toordinal(), micros)
-        payload += position.type.encode()
-        token = payload + self._mac(user_id, payload)
-        return base64.urlsafe_b64encode(token).rstrip(b"=").decode("ascii")
+        return self._signed.sign(user_id, payload + position.type.encode())
 
     def decode(self, user_id: UUID, cursor: str) -> GroupPosition:
         """The position a cursor names; InvalidCursor for anything not issued to user_id."""
-        if len(cursor) > MAX_CURSOR_LENGTH:
-            raise InvalidCursor()
-        try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        except (binascii.Error, ValueError):
-            raise InvalidCursor() from None
-        payload, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
-        if len(payload) <= _HEAD.size or not hmac.compare_digest(mac, self._mac(user_id, payload)):
+        payload = self._signed.open(user_id, cursor)
+        if len(payload) <= _HEAD.size:
             raise InvalidCursor()
         version, ordinal, micros = _HEAD.unpack_from(payload)
         type_bytes = payload[_HEAD.size :]
@@ -69,14 +59,11 @@ class GroupCursorCodec:
             raise InvalidCursor()
         try:
             day = date.fromordinal(ordinal)
-            latest = _EPOCH + timedelta(microseconds=micros)
+            latest = from_epoch_micros(micros)
             notification_type = type_bytes.decode()
         except (ValueError, OverflowError):
             raise InvalidCursor() from None
         return GroupPosition(day=day, latest_created_at=latest, type=notification_type)
-
-    def _mac(self, user_id: UUID, payload: bytes) -> bytes:
-        return hmac.new(self._key, user_id.bytes + payload, hashlib.sha256).digest()[:_MAC_BYTES]
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,15 @@ from typing import Annotated, Final
 from uuid import UUID
 
 from litestar import Controller, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import PathParameter
 
 from services.notifier.api.inbox import Inbox
 from services.notifier.api.routes import (
     AUTH_PROBLEMS,
-    BearerTokenAuthentication,
+    CallerNotificationsController,
     CallerRequest,
-    provide_inbox,
 )
 from shared.problem_docs import problem_response
 
@@ -32,14 +32,30 @@ _ONE_ITEM_COST: Final = (
 NotificationId = Annotated[UUID, PathParameter(description="A notification of yours")]
 
 
-class NotificationChangesController(Controller):
-    """Seen, unread and archive of the caller's own notifications."""
+def _one_item_route(change: str, name: str, *, summary: str, description: str) -> HTTPRouteHandler:
+    """`POST /v1/notifications/{id}/{change}`: one change of one of the caller's items. `name`
+    is the handler's name (the OpenAPI operationId is made from it)."""
 
-    path = "/v1/notifications"
-    tags = ["notifications"]  # noqa: RUF012 - Litestar reads these class attributes
-    security = [{"BearerToken": []}]  # noqa: RUF012
-    middleware = [BearerTokenAuthentication]  # noqa: RUF012
-    dependencies = {"inbox": Provide(provide_inbox, sync_to_thread=False)}  # noqa: RUF012
+    async def handler(
+        self: Controller,
+        request: CallerRequest,
+        inbox: NamedDependency[Inbox],
+        notification_id: NotificationId,
+    ) -> None:
+        await inbox.change(request.user.user_id, notification_id, change)
+
+    handler.__name__ = handler.__qualname__ = name
+    return post(
+        f"/{{notification_id:uuid}}/{change}",
+        status_code=204,
+        summary=summary,
+        description=description,
+        responses=_ONE_ITEM_PROBLEMS,
+    )(handler)
+
+
+class NotificationChangesController(CallerNotificationsController):
+    """Seen, unread and archive of the caller's own notifications."""
 
     @post(
         "/seen",
@@ -53,40 +69,23 @@ class NotificationChangesController(Controller):
     async def mark_seen(self, request: CallerRequest, inbox: NamedDependency[Inbox]) -> None:
         await inbox.mark_all_seen(request.user.user_id)
 
-    @post(
-        "/{notification_id:uuid}/unread",
-        status_code=204,
+    mark_unread = _one_item_route(
+        "unread",
+        "mark_unread",
         summary="Mark one of my notifications unread again",
         description="Idempotent; it stays seen." + _ONE_ITEM_COST,
-        responses=_ONE_ITEM_PROBLEMS,
     )
-    async def mark_unread(
-        self, request: CallerRequest, inbox: NamedDependency[Inbox], notification_id: NotificationId
-    ) -> None:
-        await inbox.change(request.user.user_id, notification_id, "unread")
-
-    @post(
-        "/{notification_id:uuid}/archive",
-        status_code=204,
+    archive = _one_item_route(
+        "archive",
+        "archive",
         summary="Archive one of my notifications",
         description="Idempotent. An archived item leaves the lists (but `status=archived`) and "
         "every count." + _ONE_ITEM_COST,
-        responses=_ONE_ITEM_PROBLEMS,
     )
-    async def archive(
-        self, request: CallerRequest, inbox: NamedDependency[Inbox], notification_id: NotificationId
-    ) -> None:
-        await inbox.change(request.user.user_id, notification_id, "archive")
-
-    @post(
-        "/{notification_id:uuid}/unarchive",
-        status_code=204,
+    unarchive = _one_item_route(
+        "unarchive",
+        "unarchive",
         summary="Take one of my notifications out of the archive",
         description="Idempotent. It counts again as it is (read or not, seen or not)."
         + _ONE_ITEM_COST,
-        responses=_ONE_ITEM_PROBLEMS,
     )
-    async def unarchive(
-        self, request: CallerRequest, inbox: NamedDependency[Inbox], notification_id: NotificationId
-    ) -> None:
-        await inbox.change(request.user.user_id, notification_id, "unarchive")

@@ -115,14 +115,18 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return any(tag in ("*", etag) for tag in candidates)
 
 
-class NotificationController(Controller):
-    """The caller's own notifications; nothing here takes a user id from the request."""
+class CallerNotificationsController(Controller):
+    """Base of the controllers of `/v1/notifications`: the caller's bearer token, the inbox."""
 
     path = "/v1/notifications"
     tags = ["notifications"]  # noqa: RUF012 - Litestar reads these class attributes
     security = [{"BearerToken": []}]  # noqa: RUF012
     middleware = [BearerTokenAuthentication]  # noqa: RUF012
     dependencies = {"inbox": Provide(provide_inbox, sync_to_thread=False)}  # noqa: RUF012
+
+
+class NotificationController(CallerNotificationsController):
+    """The caller's own notifications; nothing here takes a user id from the request."""
 
     @get(
         "/",

@@ -184,6 +184,8 @@ class HttpFailure:
     status: int
     started: float
     ended: float
+    # For no answer: the client's exception (a connect error, a read timeout, a pool timeout…).
+    error: str = ""
 
 
 @dataclass(frozen=True)

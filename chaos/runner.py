@@ -145,7 +145,13 @@ async def soak(stack: Stack, options: Options) -> tuple[dict[str, Any], list[Che
     )
 
     log = HttpLog()
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    # Every tab is a browser of its own with its own connections: a long-polling tab holds one
+    # for up to its wait, so the shared pool has room for each poller and the other traffic
+    # (100 connections for 200 tabs queued requests behind held long polls until the client's
+    # pool timeout counted them as "no answer").
+    limits = httpx.Limits(
+        max_connections=options.pollers + 100, max_keepalive_connections=options.pollers + 100
+    )
     async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(10.0)) as client:
         auth = Auth(client, stack.auth.url, log)
         sessions = [Session(u) for u in population.users]
@@ -554,6 +560,10 @@ def check_http(
     results["http_failures"] = {
         "inside_windows": failures.inside,
         "outside": failures.outside,
+        "outside_examples": [
+            {"target": f.target, "route": f.route, "status": f.status, "error": f.error}
+            for f in failures.outside_examples
+        ],
         "by_window": failures.by_window,
     }
     say("failures inside fault windows (status 0 = no answer):")
@@ -563,7 +573,8 @@ def check_http(
 
     def examples(figures: invariants.HttpFigures) -> str:
         return "".join(
-            f"; {f.target} {f.route} {f.status or 'no answer'}" for f in figures.outside_examples
+            f"; {f.target} {f.route} {f.status or f'no answer ({f.error})'}"
+            for f in figures.outside_examples
         )
 
     return [

@@ -297,9 +297,11 @@ class HttpLog:
         started = time.monotonic()
         try:
             response = await client.request(method, url, **kwargs)
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
             self.counts[f"{target} {route} error"] += 1
-            self.failures.append(HttpFailure(target, route, 0, started, time.monotonic()))
+            self.failures.append(
+                HttpFailure(target, route, 0, started, time.monotonic(), type(exc).__name__)
+            )
             return None
         status = response.status_code
         self.counts[f"{target} {route} {status}"] += 1

@@ -149,8 +149,13 @@ async def soak(stack: Stack, options: Options) -> tuple[dict[str, Any], list[Che
     # for up to its wait, so the shared pool has room for each poller and the other traffic
     # (100 connections for 200 tabs queued requests behind held long polls until the client's
     # pool timeout counted them as "no answer").
+    # An idle connection is dropped by the client (2 s) before uvicorn closes it (its keep-alive
+    # timeout, 5 s): with both at 5 s a request sent on a connection the server was just closing
+    # got no answer (ReadError, RemoteProtocolError) — a race browsers hide by retrying.
     limits = httpx.Limits(
-        max_connections=options.pollers + 100, max_keepalive_connections=options.pollers + 100
+        max_connections=options.pollers + 100,
+        max_keepalive_connections=options.pollers + 100,
+        keepalive_expiry=2.0,
     )
     async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(10.0)) as client:
         auth = Auth(client, stack.auth.url, log)

@@ -147,7 +147,9 @@ async def my_security_events(
     limit: Annotated[int, QueryParameter(ge=1, le=100, description="Page size, 1-100")] = 20,
     cursor: Annotated[
         str | None,
-        QueryParameter(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the last page"),
+        QueryParameter(
+            min_length=1, max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the last page"
+        ),
     ] = None,
 ) -> SecurityEventPage:
     """The caller's own security events, newest first: sign-ins, failed sign-ins, sign-outs,

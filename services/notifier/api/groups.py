@@ -66,7 +66,9 @@ class NotificationGroupController(Controller):
         cursor: Annotated[
             str | None,
             QueryParameter(
-                max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the last page"
+                min_length=1,
+                max_length=MAX_CURSOR_LENGTH,
+                description="`next_cursor` of the last page",
             ),
         ] = None,
         category: Annotated[

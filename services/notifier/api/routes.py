@@ -151,7 +151,9 @@ class NotificationController(CallerNotificationsController):
         cursor: Annotated[
             str | None,
             QueryParameter(
-                max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the last page"
+                min_length=1,
+                max_length=MAX_CURSOR_LENGTH,
+                description="`next_cursor` of the last page",
             ),
         ] = None,
         status: Annotated[

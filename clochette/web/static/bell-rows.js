@@ -100,14 +100,10 @@ export function itemRow(item, on) {
   return entry;
 }
 
-/** A group of several notifications: the summary, its count, and (expanded) its items with
- * "mark these as read" and "show more". `row` is {group, open, items, cursor}; `on` adds
- * toggle/readGroup/moreOfGroup to the item callbacks. */
-export function groupRow(row, on) {
-  const { group } = row;
-  if (group.count === 1) return singleRow(row, on);
+/** The list entry of a group (class `className`) and its face: count, title, body, newest. */
+function groupFace(group, className) {
   const entry = document.createElement("li");
-  entry.className = "group-row";
+  entry.className = className;
   entry.dataset.group = group.key;
   const key = `group:${group.key}`;
   const main = face({
@@ -117,6 +113,16 @@ export function groupRow(row, on) {
     createdAt: group.latest_created_at,
     focusKey: key,
   });
+  return { entry, key, main };
+}
+
+/** A group of several notifications: the summary, its count, and (expanded) its items with
+ * "mark these as read" and "show more". `row` is {group, open, items, cursor}; `on` adds
+ * toggle/readGroup/moreOfGroup to the item callbacks. */
+export function groupRow(row, on) {
+  const { group } = row;
+  if (group.count === 1) return singleRow(row, on);
+  const { entry, key, main } = groupFace(group, "group-row");
   main.classList.add("group");
   const panelId = `bell-group-${group.key.replace(/[^\w-]/g, "-")}`;
   main.setAttribute("aria-expanded", String(row.open));
@@ -165,18 +171,8 @@ export function groupRow(row, on) {
  * clicking it or one of its actions loads the item first (`on.single(row, action)`). */
 function singleRow(row, on) {
   const { group } = row;
-  const entry = document.createElement("li");
-  entry.className = "notification-row";
-  entry.dataset.group = group.key;
+  const { entry, key, main } = groupFace(group, "notification-row");
   entry.dataset.category = group.category || "";
-  const key = `group:${group.key}`;
-  const main = face({
-    unread: group.unread_count > 0,
-    title: group.title,
-    body: group.body,
-    createdAt: group.latest_created_at,
-    focusKey: key,
-  });
   main.addEventListener("click", () => on.single(row, "read"));
   const actions = document.createElement("div");
   actions.className = "notification-actions";
